@@ -1,0 +1,118 @@
+from rest_framework import serializers
+
+from alarms.models import GOVERNANCE_FIELDS, Alarm, AwsAccount, Service, SyncRun, Team
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    alarm_count = serializers.IntegerField(read_only=True)
+    service_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "slug", "name", "chat_channel", "alarm_count", "service_count"]
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    alarm_count = serializers.IntegerField(read_only=True)
+    alarm_firing = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Service
+        fields = ["id", "slug", "name", "description", "team", "alarm_count", "alarm_firing"]
+
+
+class AlarmSerializer(serializers.ModelSerializer):
+    account_id = serializers.CharField(source="account.account_id", read_only=True)
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Alarm
+        fields = [
+            "id",
+            "arn",
+            "name",
+            "account_id",
+            "region",
+            "alarm_type",
+            "description",
+            "state",
+            "state_reason",
+            "state_updated_at",
+            "deleted_at",
+            "service",
+            "owner_team",
+            "purpose_detects",
+            "purpose_customer_impact",
+            "purpose_action",
+            "runbook_url",
+            "signal_kind",
+            "tier",
+            "namespace",
+            "metric_name",
+            "dimensions",
+            "statistic",
+            "period",
+            "evaluation_periods",
+            "datapoints_to_alarm",
+            "threshold",
+            "comparison_operator",
+            "treat_missing_data",
+            "metrics",
+            "alarm_rule",
+            "actions_enabled",
+            "alarm_actions",
+            "ok_actions",
+            "insufficient_data_actions",
+            "tags",
+            "stack_name",
+            "configuration_updated_at",
+            "first_seen_at",
+        ]
+        read_only_fields = fields
+
+
+class AlarmGovernanceSerializer(serializers.ModelSerializer):
+    """PATCH body: governance fields only; service and team are given by slug."""
+
+    service = serializers.SlugRelatedField(slug_field="slug", queryset=Service.objects.all(), allow_null=True)
+    owner_team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), allow_null=True)
+
+    class Meta:
+        model = Alarm
+        fields = list(GOVERNANCE_FIELDS)
+
+
+class AwsAccountSerializer(serializers.ModelSerializer):
+    external_id = serializers.CharField(write_only=True, required=False, allow_blank=True)
+
+    class Meta:
+        model = AwsAccount
+        fields = ["id", "account_id", "name", "role_arn", "external_id", "regions", "enabled", "created_at"]
+        read_only_fields = ["id", "created_at", "enabled"]
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    account_id = serializers.CharField(source="account.account_id", read_only=True)
+
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id",
+            "account_id",
+            "region",
+            "kind",
+            "status",
+            "triggered_by",
+            "started_at",
+            "finished_at",
+            "created",
+            "updated",
+            "unchanged",
+            "deleted",
+            "api_calls",
+            "duration_ms",
+            "error",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,9 @@
+from alarms.api import views
+
+
+def register(router) -> None:
+    router.register("teams", views.TeamViewSet, basename="team")
+    router.register("services", views.ServiceViewSet, basename="service")
+    router.register("alarms", views.AlarmViewSet, basename="alarm")
+    router.register("aws-accounts", views.AwsAccountViewSet, basename="aws-account")
+    router.register("sync-runs", views.SyncRunViewSet, basename="sync-run")

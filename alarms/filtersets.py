@@ -1,0 +1,81 @@
+"""One FilterSet per list, shared by the HTML views and the API views."""
+
+import django_filters
+from django.db.models import Q
+
+from alarms.choices import AlarmState, AlarmType, SignalKind, SyncStatus, Tier
+from alarms.models import Alarm, Service, SyncRun
+
+DELETED_CHOICES = (("false", "Live only"), ("true", "Deleted only"), ("all", "Live and deleted"))
+
+
+class AlarmFilterSet(django_filters.FilterSet):
+    account_id = django_filters.CharFilter(field_name="account__account_id", label="Account")
+    region = django_filters.CharFilter()
+    service = django_filters.CharFilter(field_name="service__slug", label="Service")
+    owner_team = django_filters.CharFilter(field_name="owner_team__slug", label="Owner team")
+    state = django_filters.ChoiceFilter(choices=AlarmState.choices)
+    type = django_filters.ChoiceFilter(field_name="alarm_type", choices=AlarmType.choices, label="Type")
+    tier = django_filters.ChoiceFilter(choices=Tier.choices)
+    signal_kind = django_filters.ChoiceFilter(choices=SignalKind.choices, label="Signal")
+    no_owner = django_filters.BooleanFilter(field_name="owner_team", lookup_expr="isnull", label="No owner")
+    arn = django_filters.CharFilter()
+    search = django_filters.CharFilter(method="filter_search", label="Search")
+    deleted = django_filters.ChoiceFilter(choices=DELETED_CHOICES, method="filter_deleted", label="Deleted")
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("name", "name"),
+            ("state", "state"),
+            ("state_updated_at", "state_updated_at"),
+            ("region", "region"),
+            ("account__account_id", "account"),
+            ("service__name", "service"),
+            ("owner_team__name", "owner_team"),
+            ("tier", "tier"),
+        ),
+        label="Sort",
+    )
+
+    class Meta:
+        model = Alarm
+        fields: list[str] = []
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value) | Q(description__icontains=value) | Q(metric_name__icontains=value)
+        )
+
+    def filter_deleted(self, queryset, name, value):
+        if value == "true":
+            return queryset.filter(deleted_at__isnull=False)
+        if value == "all":
+            return queryset
+        return queryset.filter(deleted_at__isnull=True)
+
+    def filter_queryset(self, queryset):
+        # Deleted alarms are history: hidden unless the ``deleted`` filter asks for them.
+        if not self.form.cleaned_data.get("deleted"):
+            queryset = queryset.filter(deleted_at__isnull=True)
+        return super().filter_queryset(queryset)
+
+
+class ServiceFilterSet(django_filters.FilterSet):
+    team = django_filters.CharFilter(field_name="team__slug", label="Team")
+    search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
+
+    class Meta:
+        model = Service
+        fields: list[str] = []
+
+
+class SyncRunFilterSet(django_filters.FilterSet):
+    account_id = django_filters.CharFilter(field_name="account__account_id", label="Account")
+    region = django_filters.CharFilter()
+    status = django_filters.ChoiceFilter(choices=SyncStatus.choices)
+
+    class Meta:
+        model = SyncRun
+        fields: list[str] = []

@@ -1,0 +1,251 @@
+"""The alarm catalog: teams, services, AWS accounts, alarms, sync runs and the audit trail."""
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from alarms.choices import AlarmState, AlarmType, SignalKind, SyncKind, SyncStatus, Tier
+
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+account_id_validator = RegexValidator(r"^\d{12}$", "An AWS account id is 12 digits.")
+
+
+class Team(models.Model):
+    """A group of people that owns services and alarms and answers for their notifications."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    chat_channel = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    """Something customers use (checkout, search…); alarms are attached to the service they watch."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="services")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AwsAccount(models.Model):
+    """An AWS account the portal reads, through an IAM role it assumes (with an external id) when set."""
+
+    account_id = models.CharField(max_length=12, unique=True, validators=[account_id_validator])
+    name = models.CharField(max_length=200)
+    role_arn = models.CharField(max_length=2048, blank=True)
+    external_id = models.CharField(max_length=1224, blank=True)
+    regions = models.JSONField(default=list, help_text="Region codes to sync, e.g. ['eu-west-1'].")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "AWS account"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.account_id})"
+
+    def clean(self) -> None:
+        errors = {}
+        if not isinstance(self.regions, list) or not self.regions:
+            errors["regions"] = "List at least one region."
+        else:
+            bad = [r for r in self.regions if not isinstance(r, str) or not REGION_RE.match(r)]
+            if bad:
+                errors["regions"] = f"Not AWS region codes: {', '.join(map(str, bad))}."
+        if self.role_arn and not ROLE_ARN_RE.match(self.role_arn):
+            errors["role_arn"] = "Not an IAM role ARN (arn:aws:iam::<account>:role/<name>)."
+        if errors:
+            raise ValidationError(errors)
+
+
+# Fields that come from AWS. Sync writes only these (plus deleted_at); governance fields are never
+# touched by a sync, so that what people decided survives every resync.
+AWS_FIELDS = (
+    "account",
+    "region",
+    "name",
+    "alarm_type",
+    "description",
+    "namespace",
+    "metric_name",
+    "dimensions",
+    "statistic",
+    "period",
+    "evaluation_periods",
+    "datapoints_to_alarm",
+    "threshold",
+    "comparison_operator",
+    "treat_missing_data",
+    "metrics",
+    "alarm_rule",
+    "actions_enabled",
+    "alarm_actions",
+    "ok_actions",
+    "insufficient_data_actions",
+    "state",
+    "state_reason",
+    "state_updated_at",
+    "configuration_updated_at",
+    "tags",
+    "stack_name",
+    "aws_hash",
+)
+
+GOVERNANCE_FIELDS = (
+    "service",
+    "owner_team",
+    "purpose_detects",
+    "purpose_customer_impact",
+    "purpose_action",
+    "runbook_url",
+    "signal_kind",
+    "tier",
+)
+
+
+class Alarm(models.Model):
+    """A CloudWatch alarm (metric or composite), identified by its ARN, with its governance data."""
+
+    arn = models.CharField(max_length=1600, unique=True)
+    account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="alarms")
+    region = models.CharField(max_length=32)
+    name = models.CharField(max_length=255)
+    alarm_type = models.CharField(max_length=16, choices=AlarmType.choices, default=AlarmType.METRIC)
+    description = models.TextField(blank=True)
+
+    # Definition (metric alarms; metric-math alarms keep their queries in ``metrics``).
+    namespace = models.CharField(max_length=255, blank=True)
+    metric_name = models.CharField(max_length=255, blank=True)
+    dimensions = models.JSONField(default=dict, blank=True)
+    statistic = models.CharField(max_length=64, blank=True)
+    period = models.PositiveIntegerField(null=True, blank=True)
+    evaluation_periods = models.PositiveIntegerField(null=True, blank=True)
+    datapoints_to_alarm = models.PositiveIntegerField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    comparison_operator = models.CharField(max_length=64, blank=True)
+    treat_missing_data = models.CharField(max_length=32, blank=True)
+    metrics = models.JSONField(default=list, blank=True)
+    alarm_rule = models.TextField(blank=True, help_text="Composite alarms: the rule over child alarms.")
+
+    # Actions and state.
+    actions_enabled = models.BooleanField(default=True)
+    alarm_actions = models.JSONField(default=list, blank=True)
+    ok_actions = models.JSONField(default=list, blank=True)
+    insufficient_data_actions = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=32, choices=AlarmState.choices, default=AlarmState.INSUFFICIENT_DATA)
+    state_reason = models.TextField(blank=True)
+    state_updated_at = models.DateTimeField(null=True, blank=True)
+    configuration_updated_at = models.DateTimeField(null=True, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    stack_name = models.CharField(max_length=255, blank=True, help_text="CloudFormation stack managing it.")
+    # Digest of every AWS-side field: a resync rewrites an alarm only when this changes.
+    aws_hash = models.CharField(max_length=64, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="Gone from AWS; history is kept.")
+
+    # Governance.
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="alarms")
+    owner_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="alarms")
+    purpose_detects = models.TextField("what it detects", blank=True)
+    purpose_customer_impact = models.TextField("customer impact when it fires", blank=True)
+    purpose_action = models.TextField("expected action", blank=True)
+    runbook_url = models.URLField("runbook", max_length=1000, blank=True)
+    signal_kind = models.CharField(max_length=16, choices=SignalKind.choices, blank=True)
+    tier = models.CharField(max_length=16, choices=Tier.choices, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["account", "region"], name="alarm_account_region_idx"),
+            models.Index(fields=["state"], name="alarm_state_idx"),
+            models.Index(fields=["name"], name="alarm_name_idx"),
+        ]
+        permissions = [("change_alarm_governance", "Can change an alarm's owner, service and purpose")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_purpose(self) -> bool:
+        return bool(self.purpose_detects and self.purpose_customer_impact and self.purpose_action)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class SyncRun(models.Model):
+    """One sync of one (account, region): its status, counts, timings and error.
+
+    A running row is also the lock for its key: the conditional unique constraint lets only one sync of
+    an (account, region, kind) run at a time, on any database and any number of workers.
+    """
+
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="sync_runs")
+    region = models.CharField(max_length=32)
+    kind = models.CharField(max_length=16, choices=SyncKind.choices, default=SyncKind.ALARMS)
+    status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.RUNNING)
+    triggered_by = models.CharField(max_length=32, default="schedule")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "region", "kind"],
+                condition=Q(status="running"),
+                name="syncrun_one_running_per_key",
+            )
+        ]
+        indexes = [models.Index(fields=["-started_at"], name="syncrun_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync {self.account.account_id}/{self.region} {self.status}"
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when, and the values before and after. Written by services, never edited."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_name = models.CharField(max_length=150, help_text="Kept when the user is deleted.")
+    at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=64)
+    alarm = models.ForeignKey(Alarm, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
+    target = models.CharField(max_length=1600, help_text="What was changed: an ARN or a model label and id.")
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.target}"

@@ -1,0 +1,38 @@
+"""The audit trail: every change to governance data or to AWS is written here, in bulk where possible."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from alarms.models import Alarm, AuditEntry
+
+
+@dataclass(frozen=True)
+class Change:
+    alarm: Alarm | None
+    target: str
+    before: dict
+    after: dict
+
+
+def audit_record(*, actor, action: str, changes: Iterable[Change]) -> list[AuditEntry]:
+    """Write one audit entry per change, all with the same timestamp, in one statement."""
+    at = timezone.now()
+    actor_name = getattr(actor, "get_username", lambda: "system")() if actor else "system"
+    entries = [
+        AuditEntry(
+            actor=actor if actor and actor.pk else None,
+            actor_name=actor_name,
+            at=at,
+            action=action,
+            alarm=change.alarm,
+            target=change.target,
+            before=change.before,
+            after=change.after,
+        )
+        for change in changes
+    ]
+    return AuditEntry.objects.bulk_create(entries)

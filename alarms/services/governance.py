@@ -1,0 +1,45 @@
+"""Governance writes: an alarm's service, owner team and purpose contract. Always audited."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from alarms.models import GOVERNANCE_FIELDS, Alarm
+from alarms.services.audit import Change, audit_record
+
+
+def _snapshot(alarm: Alarm, fields: list[str]) -> dict:
+    """Plain JSON values of the given governance fields (foreign keys by slug, readable in the audit)."""
+    snapshot = {}
+    for name in fields:
+        value = getattr(alarm, name)
+        snapshot[name] = getattr(value, "slug", value) if name in ("service", "owner_team") else value
+    return snapshot
+
+
+def alarm_update_governance(*, alarm: Alarm, actor, **values) -> Alarm:
+    """Set governance fields of one alarm. Unknown fields are refused; unchanged values write nothing."""
+    unknown = set(values) - set(GOVERNANCE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a governance field." for name in sorted(unknown)})
+    with transaction.atomic():
+        locked = Alarm.objects.select_for_update().select_related("service", "owner_team").get(pk=alarm.pk)
+        changed = [name for name, value in values.items() if getattr(locked, name) != value]
+        if not changed:
+            return locked
+        before = _snapshot(locked, changed)
+        for name in changed:
+            setattr(locked, name, values[name])
+        locked.full_clean(exclude=[f for f in _non_governance_fields()])
+        locked.save(update_fields=changed)
+        audit_record(
+            actor=actor,
+            action="alarm.governance",
+            changes=[Change(alarm=locked, target=locked.arn, before=before, after=_snapshot(locked, changed))],
+        )
+    return locked
+
+
+def _non_governance_fields() -> list[str]:
+    return [f.name for f in Alarm._meta.get_fields() if f.concrete and f.name not in GOVERNANCE_FIELDS]
