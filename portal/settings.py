@@ -224,5 +224,6 @@ LOGGING = {
     "loggers": {
         "botocore": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        "werkzeug": {"level": "WARNING"},
     },
 }
