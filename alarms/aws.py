@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 
 import boto3
 from botocore.config import Config
@@ -199,7 +199,7 @@ def _pages(call: Callable[..., dict], token_name: str, counter: CallCounter, **p
     token = None
     while True:
         request = {**params, **({token_name: token} if token else {})}
-        page = call_with_backoff(lambda: call(**request))
+        page = call_with_backoff(partial(call, **request))
         counter.add()
         yield page
         token = page.get(token_name)

@@ -17,7 +17,7 @@ READ_ROLE_NAME = "OkamiReadOnly"
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 (moto accepts any credentials)
+    "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "eu-west-1",
 }
@@ -48,8 +48,8 @@ class LocalAws:
         """Forget every resource in every account (moto's reset endpoint)."""
         import urllib.request
 
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=30):  # noqa: S310 (loopback moto server)
+        reset = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
+        with urllib.request.urlopen(reset, timeout=30):  # noqa: S310 (loopback moto server)
             pass
 
     def stop(self) -> None:
