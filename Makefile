@@ -22,7 +22,8 @@ run: $(STAMP)
 
 ## The whole suite: embedded defaults, or PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set.
 test: $(STAMP)
-	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} $(BIN)/python -m pytest $(PYTEST_ARGS)
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} OKAMI_VAR_DIR=$${OKAMI_VAR_DIR:-$(CURDIR)/var/test} \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -92,7 +92,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            "TEST": {"NAME": None},
+            # A file, not memory: integration tests run a real Celery worker and a live server in other
+            # threads, and SQLite's shared in-memory cache locks whole tables under that concurrency.
+            "TEST": {"NAME": VAR_DIR / "test.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

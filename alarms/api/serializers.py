@@ -83,6 +83,15 @@ class AlarmGovernanceSerializer(serializers.ModelSerializer):
         model = Alarm
         fields = list(GOVERNANCE_FIELDS)
 
+    def to_internal_value(self, data):
+        # Definition fields come from AWS only; saying so beats silently ignoring them.
+        unknown = sorted(set(data) - set(self.fields)) if hasattr(data, "keys") else []
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Read-only: only governance fields can be changed."] for name in unknown}
+            )
+        return super().to_internal_value(data)
+
 
 class AwsAccountSerializer(serializers.ModelSerializer):
     external_id = serializers.CharField(write_only=True, required=False, allow_blank=True)

@@ -24,7 +24,7 @@ def alarm_update_governance(*, alarm: Alarm, actor, **values) -> Alarm:
     if unknown:
         raise ValidationError({name: "Not a governance field." for name in sorted(unknown)})
     with transaction.atomic():
-        locked = Alarm.objects.select_for_update().select_related("service", "owner_team").get(pk=alarm.pk)
+        locked = Alarm.objects.select_for_update(of=("self",)).select_related("service", "owner_team").get(pk=alarm.pk)
         changed = [name for name, value in values.items() if getattr(locked, name) != value]
         if not changed:
             return locked

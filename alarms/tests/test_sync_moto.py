@@ -1,0 +1,182 @@
+"""Alarm sync against the local AWS over HTTP: two member accounts reached through AssumeRole, two
+regions, tags from the Resource Groups Tagging API."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from alarms import aws
+from alarms.choices import SyncStatus
+from alarms.models import Alarm, SyncRun, Team
+from alarms.services.accounts import aws_account_register
+from alarms.services.governance import alarm_update_governance
+from alarms.services.sync import sync_alarms, sync_targets
+from portal.localaws import role_arn
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNTS = ("111111111111", "222222222222")
+REGIONS = ("eu-west-1", "us-east-1")
+EXTERNAL_ID = "okami-test"
+
+
+def member(account_id: str) -> aws.AccountAccess:
+    return aws.AccountAccess(account_id, role_arn(account_id), EXTERNAL_ID)
+
+
+def put_alarm(account_id, region, name, *, threshold=1.0, tags=None):
+    cloudwatch = aws.client("cloudwatch", access=member(account_id), region=region)
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Dimensions=[{"Name": "FunctionName", "Value": name.rsplit("-", 1)[0]}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=3,
+        DatapointsToAlarm=2,
+        Threshold=threshold,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+        AlarmActions=[f"arn:aws:sns:{region}:{account_id}:payments-alerts"],
+        Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+    )
+
+
+def delete_alarm(account_id, region, name):
+    aws.client("cloudwatch", access=member(account_id), region=region).delete_alarms(AlarmNames=[name])
+
+
+def register_accounts():
+    for account_id in ACCOUNTS:
+        aws_account_register(
+            account_id=account_id,
+            name=f"member-{account_id[:3]}",
+            regions=list(REGIONS),
+            role_arn=role_arn(account_id),
+            external_id=EXTERNAL_ID,
+        )
+
+
+def sync_everything() -> list[SyncRun]:
+    return [sync_alarms(account=account, region=region) for account, region in sync_targets()]
+
+
+@pytest.fixture
+def estate(local_aws):
+    """Three alarms per (account, region), one of them tagged and managed by a stack."""
+    for account_id in ACCOUNTS:
+        for region in REGIONS:
+            put_alarm(
+                account_id, region, "checkout-createOrder-Errors", tags={"service": "checkout", "team": "payments"}
+            )
+            put_alarm(
+                account_id,
+                region,
+                "cart-addItem-Errors",
+                tags={"service": "cart", "aws:cloudformation:stack-name": "cart-prod"},
+            )
+            put_alarm(account_id, region, "search-query-Errors")
+    register_accounts()
+
+
+def test_first_sync_brings_every_alarm_of_every_account_and_region(estate):
+    runs = sync_everything()
+
+    assert [run.status for run in runs] == [SyncStatus.SUCCEEDED] * 4
+    assert sum(run.created for run in runs) == 12
+    assert all(run.api_calls >= 2 for run in runs)  # at least one tags page and one alarms page
+    pairs = set(Alarm.objects.values_list("account__account_id", "region").distinct())
+    assert pairs == {(a, r) for a in ACCOUNTS for r in REGIONS}
+    alarm = Alarm.objects.get(arn="arn:aws:cloudwatch:us-east-1:222222222222:alarm:checkout-createOrder-Errors")
+    assert alarm.tags == {"service": "checkout", "team": "payments"}
+    assert alarm.dimensions == {"FunctionName": "checkout-createOrder"}
+    assert (alarm.evaluation_periods, alarm.datapoints_to_alarm, alarm.threshold) == (3, 2, 1.0)
+    assert alarm.alarm_actions == ["arn:aws:sns:us-east-1:222222222222:payments-alerts"]
+    stacked = Alarm.objects.get(arn="arn:aws:cloudwatch:eu-west-1:111111111111:alarm:cart-addItem-Errors")
+    assert stacked.stack_name == "cart-prod"
+    assert Alarm.objects.get(arn__endswith="111111111111:alarm:search-query-Errors", region="eu-west-1").tags == {}
+
+
+def test_noop_resync_writes_no_alarm_row(estate):
+    sync_everything()
+
+    with CaptureQueriesContext(connection) as queries:
+        runs = sync_everything()
+
+    assert [(run.created, run.updated, run.deleted, run.unchanged) for run in runs] == [(0, 0, 0, 3)] * 4
+    writes = [q["sql"] for q in queries if '"alarms_alarm"' in q["sql"] and not q["sql"].startswith("SELECT")]
+    assert writes == []
+
+
+def test_alarm_deleted_in_aws_is_marked_deleted_and_comes_back(estate):
+    sync_everything()
+    delete_alarm("111111111111", "eu-west-1", "search-query-Errors")
+
+    runs = sync_everything()
+
+    assert sum(run.deleted for run in runs) == 1
+    gone = Alarm.objects.get(arn="arn:aws:cloudwatch:eu-west-1:111111111111:alarm:search-query-Errors")
+    assert gone.deleted_at is not None
+    assert Alarm.objects.filter(deleted_at__isnull=True).count() == 11
+
+    put_alarm("111111111111", "eu-west-1", "search-query-Errors")
+    sync_everything()
+
+    gone.refresh_from_db()
+    assert gone.deleted_at is None
+
+
+def test_changed_definition_is_updated_and_governance_survives(estate, django_user_model):
+    sync_everything()
+    alarm = Alarm.objects.get(arn="arn:aws:cloudwatch:eu-west-1:222222222222:alarm:search-query-Errors")
+    team = Team.objects.create(slug="discovery", name="Discovery")
+    editor = django_user_model.objects.create_user("erin")
+    alarm_update_governance(alarm=alarm, actor=editor, owner_team=team, purpose_detects="search failing")
+
+    put_alarm("222222222222", "eu-west-1", "search-query-Errors", threshold=5.0)
+    runs = sync_everything()
+
+    assert sum(run.updated for run in runs) == 1
+    alarm.refresh_from_db()
+    assert alarm.threshold == 5.0
+    assert alarm.owner_team == team
+    assert alarm.purpose_detects == "search failing"
+
+
+def test_a_failing_region_is_recorded_and_does_not_stop_the_others(estate, settings):
+    settings.OKAMI_AWS_MAX_ATTEMPTS = 1
+    account = sync_targets()[0][0]
+    account.regions = [*account.regions, "xx-nowhere-1"]
+    account.save(update_fields=["regions"])
+
+    runs = sync_everything()
+
+    failed = [run for run in runs if run.status == SyncStatus.FAILED]
+    assert [(run.account.account_id, run.region) for run in failed] == [(account.account_id, "xx-nowhere-1")]
+    assert failed[0].error
+    assert Alarm.objects.count() == 12
+
+
+def test_a_second_run_of_the_same_key_is_skipped_while_one_runs(estate):
+    account, region = sync_targets()[0]
+    SyncRun.objects.create(account=account, region=region, started_at=timezone.now())
+
+    assert sync_alarms(account=account, region=region) is None
+    assert Alarm.objects.count() == 0
+
+
+def test_a_run_abandoned_by_a_lost_worker_stops_blocking_its_key(estate, settings):
+    account, region = sync_targets()[0]
+    lost_at = timezone.now() - timedelta(seconds=settings.OKAMI_SYNC_STALE_AFTER_SECONDS + 1)
+    lost = SyncRun.objects.create(account=account, region=region, started_at=lost_at)
+
+    run = sync_alarms(account=account, region=region)
+
+    assert run.status == SyncStatus.SUCCEEDED
+    lost.refresh_from_db()
+    assert lost.status == SyncStatus.FAILED
+    assert "abandoned" in lost.error

@@ -1,0 +1,46 @@
+"""The beat fan-out and per-key sync tasks, executed by a real Celery worker over the configured broker
+(the embedded file-system transport locally, Redis in CI) against the local AWS over HTTP."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from alarms.choices import SyncStatus
+from alarms.models import Alarm, SyncRun
+from alarms.tasks import sync_all_accounts
+from alarms.tests.test_sync_moto import ACCOUNTS, REGIONS, put_alarm, register_accounts
+from portal.celery import app as celery_app
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def wait_for(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture
+def worker():
+    celery_app.control.purge()  # messages left by an earlier, interrupted run must not leak in
+    with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30):
+        yield
+
+
+def test_fan_out_syncs_every_account_and_region_in_the_worker(local_aws, worker):
+    for account_id in ACCOUNTS:
+        for region in REGIONS:
+            put_alarm(account_id, region, "orders-placeOrder-Errors", tags={"service": "orders"})
+    register_accounts()
+
+    sync_all_accounts.delay("schedule")
+
+    done = wait_for(lambda: SyncRun.objects.filter(status=SyncStatus.SUCCEEDED).count() == 4)
+    assert done, list(SyncRun.objects.values_list("region", "status", "error"))
+    assert set(SyncRun.objects.values_list("triggered_by", flat=True)) == {"schedule"}
+    assert Alarm.objects.count() == 4
+    assert set(Alarm.objects.values_list("tags__service", flat=True)) == {"orders"}
