@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property, partial
 
@@ -92,11 +92,9 @@ class AlarmRecord:
     @cached_property
     def digest(self) -> str:
         """A stable digest of everything AWS says about the alarm; equal digests mean nothing changed."""
-        payload = json.dumps(asdict(self), sort_keys=True, default=_json_default, separators=(",", ":"))
+        values = [getattr(self, name) for name in self.__dataclass_fields__]
+        payload = json.dumps(values, sort_keys=True, default=_json_default, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()
-
-    def with_tags(self, tags: dict[str, str]) -> AlarmRecord:
-        return replace(self, tags=tags)
 
 
 @dataclass
@@ -210,7 +208,7 @@ def _pages(call: Callable[..., dict], token_name: str, counter: CallCounter, **p
 # --- CloudWatch alarms -----------------------------------------------------------------------------
 
 
-def _metric_record(raw: dict) -> AlarmRecord:
+def _metric_record(raw: dict, tags: dict[str, str]) -> AlarmRecord:
     return AlarmRecord(
         arn=raw["AlarmArn"],
         name=raw["AlarmName"],
@@ -226,7 +224,7 @@ def _metric_record(raw: dict) -> AlarmRecord:
         threshold=raw.get("Threshold"),
         comparison_operator=raw.get("ComparisonOperator") or "",
         treat_missing_data=raw.get("TreatMissingData") or "",
-        metrics=_plain(raw.get("Metrics") or []),
+        metrics=_plain(raw["Metrics"]) if raw.get("Metrics") else [],
         actions_enabled=bool(raw.get("ActionsEnabled", True)),
         alarm_actions=list(raw.get("AlarmActions") or []),
         ok_actions=list(raw.get("OKActions") or []),
@@ -235,10 +233,11 @@ def _metric_record(raw: dict) -> AlarmRecord:
         state_reason=raw.get("StateReason") or "",
         state_updated_at=raw.get("StateUpdatedTimestamp"),
         configuration_updated_at=raw.get("AlarmConfigurationUpdatedTimestamp"),
+        tags=tags,
     )
 
 
-def _composite_record(raw: dict) -> AlarmRecord:
+def _composite_record(raw: dict, tags: dict[str, str]) -> AlarmRecord:
     return AlarmRecord(
         arn=raw["AlarmArn"],
         name=raw["AlarmName"],
@@ -253,6 +252,7 @@ def _composite_record(raw: dict) -> AlarmRecord:
         state_reason=raw.get("StateReason") or "",
         state_updated_at=raw.get("StateUpdatedTimestamp"),
         configuration_updated_at=raw.get("AlarmConfigurationUpdatedTimestamp"),
+        tags=tags,
     )
 
 
@@ -261,8 +261,11 @@ def _plain(value):
     return json.loads(json.dumps(value, default=_json_default))
 
 
-def describe_alarm_pages(cloudwatch, counter: CallCounter) -> Iterator[list[AlarmRecord]]:
-    """Every metric and composite alarm of the client's (account, region), a page (≤100) at a time."""
+def describe_alarm_pages(
+    cloudwatch, counter: CallCounter, tags_by_arn: dict[str, dict[str, str]]
+) -> Iterator[list[AlarmRecord]]:
+    """Every metric and composite alarm of the client's (account, region), a page (≤100) at a time,
+    each with its tags from ``tags_by_arn`` (see alarm_tags)."""
     pages = _pages(
         cloudwatch.describe_alarms,
         "NextToken",
@@ -271,8 +274,10 @@ def describe_alarm_pages(cloudwatch, counter: CallCounter) -> Iterator[list[Alar
         MaxRecords=ALARM_PAGE_SIZE,
     )
     for page in pages:
-        records = [_metric_record(raw) for raw in page.get("MetricAlarms", [])]
-        records += [_composite_record(raw) for raw in page.get("CompositeAlarms", [])]
+        records = [_metric_record(raw, tags_by_arn.get(raw["AlarmArn"], {})) for raw in page.get("MetricAlarms", [])]
+        records += [
+            _composite_record(raw, tags_by_arn.get(raw["AlarmArn"], {})) for raw in page.get("CompositeAlarms", [])
+        ]
         yield records
 
 

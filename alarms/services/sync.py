@@ -19,6 +19,7 @@ from django.utils import timezone
 from alarms import aws
 from alarms.choices import SyncKind, SyncStatus
 from alarms.models import AWS_FIELDS, Alarm, AwsAccount, SyncRun
+from portal.db import bulk_upsert
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +114,7 @@ def alarms_apply_page(
         else:
             run.updated += 1
         to_write.append(_alarm_row(record, account=run.account, region=run.region))
-    if to_write:
-        Alarm.objects.bulk_create(to_write, update_conflicts=True, unique_fields=["arn"], update_fields=UPSERT_FIELDS)
+    bulk_upsert(to_write, unique_field="arn", update_fields=UPSERT_FIELDS)
 
 
 def alarms_mark_deleted(*, run: SyncRun, existing: dict[str, ExistingAlarm], seen: set[str]) -> None:
@@ -141,8 +141,7 @@ def sync_alarms(*, account: AwsAccount, region: str, triggered_by: str = "manual
         cloudwatch = aws.client("cloudwatch", access=access, region=region)
         existing = _existing_alarms(account, region)
         seen: set[str] = set()
-        for page in aws.describe_alarm_pages(cloudwatch, counter):
-            records = [record.with_tags(tags.get(record.arn, {})) for record in page]
+        for records in aws.describe_alarm_pages(cloudwatch, counter, tags):
             with transaction.atomic():
                 alarms_apply_page(run=run, records=records, existing=existing, seen=seen)
         with transaction.atomic():

@@ -129,6 +129,7 @@ def test_follows_next_token_over_several_pages(account, stubbed):
     assert first.tags == {"team": "orders"}
     assert first.dimensions == {"ApiName": "orders-api", "Stage": "prod"}
     assert first.description == ""  # AWS omits an empty description
+    assert first.state_updated_at == UPDATED
 
 
 def test_composite_alarms_are_synced_with_their_rule(account, stubbed):

@@ -1,0 +1,259 @@
+"""Benchmarks of the catalog. Each figure is printed with its ratio to a reference measured in the same run.
+
+    make bench                       # all
+    make bench BENCH_ARGS="sync"     # one of: sync, lists
+
+See bench/README.md for what is measured and the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("OKAMI_VAR_DIR", str(ROOT / "var" / "bench"))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from alarms import aws  # noqa: E402
+from alarms.models import Alarm, AwsAccount, Service, SyncRun, Team  # noqa: E402
+from alarms.services.accounts import aws_account_register  # noqa: E402
+from alarms.services.sync import sync_alarms, sync_targets  # noqa: E402
+from portal.localaws import local_aws_environ, role_arn, start_local_aws  # noqa: E402
+
+ACCOUNTS = ("111111111111", "222222222222")
+REGIONS = ("eu-west-1", "us-east-1")
+REPEATS = 5
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def reset_catalog() -> None:
+    SyncRun.objects.all().delete()
+    Alarm.objects.all().delete()
+    AwsAccount.objects.all().delete()
+
+
+# --- Sync ---------------------------------------------------------------------------------------------
+
+
+def plant_alarms(total: int) -> None:
+    per_key = total // (len(ACCOUNTS) * len(REGIONS))
+    for account_id in ACCOUNTS:
+        access = aws.AccountAccess(account_id, role_arn(account_id), "bench")
+        for region in REGIONS:
+            cloudwatch = aws.client("cloudwatch", access=access, region=region)
+            for i in range(per_key):
+                tags = [{"Key": "service", "Value": f"svc-{i % 12}"}, {"Key": "team", "Value": f"team-{i % 4}"}]
+                cloudwatch.put_metric_alarm(
+                    AlarmName=f"svc-{i % 12}-fn-{i}-Errors",
+                    Namespace="AWS/Lambda",
+                    MetricName="Errors",
+                    Dimensions=[{"Name": "FunctionName", "Value": f"svc-{i % 12}-fn-{i}"}],
+                    Statistic="Sum",
+                    Period=60,
+                    EvaluationPeriods=3,
+                    DatapointsToAlarm=2,
+                    Threshold=1.0,
+                    ComparisonOperator="GreaterThanOrEqualToThreshold",
+                    TreatMissingData="notBreaching",
+                    AlarmActions=[f"arn:aws:sns:{region}:{account_id}:alerts"],
+                    Tags=tags if i % 10 < 7 else [],
+                )
+
+
+def bare_boto3_paging() -> int:
+    """The reference: the same DescribeAlarms and GetResources pages, no processing at all."""
+    seen = 0
+    for account_id in ACCOUNTS:
+        access = aws.AccountAccess(account_id, role_arn(account_id), "bench")
+        for region in REGIONS:
+            tagging = aws.client("resourcegroupstaggingapi", access=access, region=region)
+            for page in tagging.get_paginator("get_resources").paginate(
+                ResourceTypeFilters=["cloudwatch:alarm"], ResourcesPerPage=100
+            ):
+                seen += len(page["ResourceTagMappingList"])
+            cloudwatch = aws.client("cloudwatch", access=access, region=region)
+            for page in cloudwatch.get_paginator("describe_alarms").paginate(
+                AlarmTypes=["MetricAlarm", "CompositeAlarm"], MaxRecords=100
+            ):
+                seen += len(page["MetricAlarms"]) + len(page["CompositeAlarms"])
+    return seen
+
+
+def full_sync() -> list[SyncRun]:
+    return [sync_alarms(account=account, region=region, triggered_by="bench") for account, region in sync_targets()]
+
+
+def fresh_sync() -> int:
+    """A full sync into an emptied catalog; returns how many alarms it created."""
+    Alarm.objects.all().delete()
+    return sum(run.created for run in full_sync())
+
+
+def interleaved(subject, reference, repeats: int = REPEATS) -> tuple[float, float]:
+    """Median times of subject and reference, run alternately so that machine noise hits both alike."""
+    subject_times, reference_times = [], []
+    for _ in range(repeats):
+        for run, times in ((reference, reference_times), (subject, subject_times)):
+            started = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - started)
+    return statistics.median(subject_times), statistics.median(reference_times)
+
+
+def bench_sync(total: int) -> None:
+    local = start_local_aws()
+    try:
+        with local_aws_environ(local):
+            started = time.perf_counter()
+            plant_alarms(total)
+            print(f"planted {total} alarms in local AWS in {time.perf_counter() - started:.1f}s")
+            reset_catalog()
+            for account_id in ACCOUNTS:
+                aws_account_register(
+                    account_id=account_id,
+                    name=f"bench-{account_id[:3]}",
+                    regions=list(REGIONS),
+                    role_arn=role_arn(account_id),
+                    external_id="bench",
+                )
+            bare_boto3_paging()  # warm up: role sessions, connections
+            full, full_reference = interleaved(fresh_sync, bare_boto3_paging)
+            created = Alarm.objects.count()
+            with CaptureQueriesContext(connection) as queries:
+                noop, noop_reference = interleaved(full_sync, bare_boto3_paging)
+            writes = [q for q in queries if '"alarms_alarm"' in q["sql"] and not q["sql"].lstrip().startswith("SELECT")]
+            last = list(SyncRun.objects.order_by("-id")[: len(ACCOUNTS) * len(REGIONS)])
+
+        print(f"reference: bare boto3 paging of {total} alarms + their tags, median of {REPEATS}")
+        print(
+            f"full sync into an empty catalog ({created} alarms): {full:.2f}s vs {full_reference:.2f}s  "
+            f"ratio {full / full_reference:.2f}  (target <= 1.5)"
+        )
+        rows = sum(run.created + run.updated + run.deleted for run in last)
+        print(f"no-op resync: {noop:.2f}s vs {noop_reference:.2f}s  ratio {noop / noop_reference:.2f}  (target <= 1.2)")
+        print(f"  rows written by the no-op resync: {rows} counted, {len(writes)} alarm write statements (target 0)")
+    finally:
+        local.stop()
+
+
+# --- Lists ----------------------------------------------------------------------------------------------
+
+
+def plant_catalog(total: int) -> None:
+    reset_catalog()
+    account = AwsAccount.objects.create(account_id="111111111111", name="bench", regions=list(REGIONS))
+    teams = [Team.objects.get_or_create(slug=f"team-{i}", defaults={"name": f"Team {i}"})[0] for i in range(4)]
+    services = [
+        Service.objects.get_or_create(slug=f"svc-{i}", defaults={"name": f"Service {i}", "team": teams[i % 4]})[0]
+        for i in range(12)
+    ]
+    Alarm.objects.bulk_create(
+        (
+            Alarm(
+                arn=f"arn:aws:cloudwatch:eu-west-1:111111111111:alarm:svc-{i % 12}-fn-{i}-Errors",
+                account=account,
+                region=REGIONS[i % 2],
+                name=f"svc-{i % 12}-fn-{i}-Errors",
+                namespace="AWS/Lambda",
+                metric_name="Errors",
+                dimensions={"FunctionName": f"svc-{i % 12}-fn-{i}"},
+                state=("OK", "ALARM", "INSUFFICIENT_DATA")[i % 3],
+                service=services[i % 12] if i % 10 < 8 else None,
+                owner_team=teams[i % 4] if i % 10 < 8 else None,
+                tags={"service": f"svc-{i % 12}"},
+            )
+            for i in range(total)
+        ),
+        batch_size=1000,
+    )
+
+
+RAW_PAGE_SQL = """
+    SELECT a.id, a.arn, a.name, a.state, a.region, a.tier, acc.account_id, s.slug, t.slug
+    FROM alarms_alarm a
+    JOIN alarms_awsaccount acc ON acc.id = a.account_id
+    LEFT JOIN alarms_service s ON s.id = a.service_id
+    LEFT JOIN alarms_team t ON t.id = a.owner_team_id
+    WHERE a.deleted_at IS NULL
+    ORDER BY a.name, a.id
+    LIMIT %s
+"""
+
+
+def bench_lists(total: int, requests: int) -> None:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    plant_catalog(total)
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True})
+    client = Client()
+    client.force_login(user)
+    targets = [
+        ("alarm list page /alarms/ (50 a page)", "/alarms/?state=ALARM&ordering=name", 50),
+        ("alarm list page /alarms/ (no filter)", "/alarms/", 50),
+        ("API /api/v1/alarms/?page_size=500", "/api/v1/alarms/?page_size=500", 500),
+    ]
+
+    def raw_page(limit):
+        with connection.cursor() as cursor:
+            cursor.execute(RAW_PAGE_SQL, [limit])
+            return cursor.fetchall()
+
+    for label, url, limit in targets:
+        response = client.get(url)
+        if response.status_code != 200:
+            print(f"{label}: HTTP {response.status_code}, skipped")
+            continue
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        timings, reference = [], []
+        for _ in range(requests):
+            started = time.perf_counter()
+            client.get(url)
+            timings.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            raw_page(limit)
+            reference.append(time.perf_counter() - started)
+        print(
+            f"{label}: {len(queries)} queries (target <= 12), p95 {p95(timings) * 1000:.1f} ms; "
+            f"raw SQL of the same rows p95 {p95(reference) * 1000:.1f} ms (ratio {p95(timings) / p95(reference):.1f})"
+        )
+    reset_queries()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("which", nargs="*", choices=["sync", "lists"], default=["sync", "lists"])
+    parser.add_argument("--alarms", type=int, default=5000, help="alarms planted in local AWS for the sync bench")
+    parser.add_argument("--catalog", type=int, default=10000, help="alarms in the catalog for the list bench")
+    parser.add_argument("--requests", type=int, default=40, help="requests per list for the p95")
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    print(f"database: {connection.vendor}")
+    if "sync" in args.which:
+        bench_sync(args.alarms)
+    if "lists" in args.which:
+        bench_lists(args.catalog, args.requests)
+
+
+if __name__ == "__main__":
+    main()

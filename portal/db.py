@@ -1,0 +1,52 @@
+"""Database operations the ORM has, but too slowly for the sync's hot path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from django.db import connections, models, router
+
+
+def bulk_upsert(objs: Sequence[models.Model], *, unique_field: str, update_fields: Sequence[str]) -> int:
+    """Insert the rows, or update ``update_fields`` of the rows whose ``unique_field`` already exists.
+
+    The same ``INSERT … ON CONFLICT … DO UPDATE`` as ``bulk_create(update_conflicts=True)``, without
+    its per-value cost: with forty columns, Django spends far longer preparing and quoting each value
+    than the database spends writing the rows. PostgreSQL gets all rows as one JSON document that it
+    expands itself; SQLite gets one executemany. Returns the number of rows sent.
+    """
+    if not objs:
+        return 0
+    model = type(objs[0])
+    meta = model._meta
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    on_conflict = (
+        f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO UPDATE SET "
+        + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (meta.get_field(n).column for n in update_fields))
+    )
+    # Only identifiers from the model's own metadata, quoted by the backend, go into the SQL text.
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            document = json.dumps([{f.column: f.pre_save(obj, True) for f in fields} for obj in objs], default=_json)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608
+                f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) {on_conflict}",
+                [document],
+            )
+        else:
+            rows = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {on_conflict}", rows)  # noqa: S608
+    return len(objs)
+
+
+def _json(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} through bulk_upsert")
