@@ -26,9 +26,8 @@ def bulk_upsert(objs: Sequence[models.Model], *, unique_field: str, update_field
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     table = quote(meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
-    on_conflict = (
-        f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO UPDATE SET "
-        + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (meta.get_field(n).column for n in update_fields))
+    on_conflict = f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO UPDATE SET " + ", ".join(
+        f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (meta.get_field(n).column for n in update_fields)
     )
     # Only identifiers from the model's own metadata, quoted by the backend, go into the SQL text.
     with connection.cursor() as cursor:

@@ -1,0 +1,727 @@
+"""Builds a realistic serverless shop in the local AWS: two member accounts x two regions, fourteen
+services of four teams, each with Lambda functions, DynamoDB tables, an API, queues, streams, buckets and
+the alarms real teams create for them (and the mess real estates have: untagged alarms, alarms without
+actions, muted alarms, stale alarms in INSUFFICIENT_DATA).
+
+Deterministic for a given seed. Every AWS call goes through the portal's own adapter (`alarms.aws`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from alarms import aws
+from portal.localaws import role_arn
+
+EXTERNAL_ID = "okami-demo"
+REGIONS = ("eu-west-1", "us-east-1")
+ACCOUNTS = {"111111111111": "shop-prod", "222222222222": "shop-data"}
+
+TEAMS = (
+    ("payments", "Payments", "#payments-alerts"),
+    ("storefront", "Storefront", "#storefront-alerts"),
+    ("fulfilment", "Fulfilment", "#fulfilment-alerts"),
+    ("platform", "Platform", "#platform-alerts"),
+)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    slug: str
+    name: str
+    team: str
+    account: str
+    functions: tuple[str, ...]
+    tables: tuple[str, ...]
+    queues: tuple[str, ...] = ()
+    streams: tuple[str, ...] = ()
+    has_api: bool = True
+    # How the team tags its alarms: "stack" (CloudFormation, tags propagated), "tags" (tagged by hand),
+    # "legacy" (mostly untagged, created by hand in the console years ago).
+    tagging: str = "stack"
+    description: str = ""
+
+
+SERVICES = (
+    ServiceSpec(
+        "checkout",
+        "Checkout",
+        "payments",
+        "111111111111",
+        (
+            "createOrder",
+            "confirmOrder",
+            "applyVoucher",
+            "calculateTotals",
+            "reserveStock",
+            "sendReceipt",
+            "validateAddress",
+            "fraudCheck",
+            "timeoutSweeper",
+            "webhookRelay",
+            "quoteShipping",
+            "splitOrder",
+        ),
+        ("orders-draft", "vouchers", "checkout-sessions"),
+        ("checkout-events",),
+        ("checkout-stream",),
+        description="Turns a cart into a paid order.",
+    ),
+    ServiceSpec(
+        "payments-api",
+        "Payments API",
+        "payments",
+        "111111111111",
+        (
+            "authorize",
+            "capture",
+            "refund",
+            "void",
+            "listPayments",
+            "getPayment",
+            "providerWebhook",
+            "settlementImport",
+            "retryCapture",
+            "reconcile",
+            "tokenize",
+            "chargeback",
+        ),
+        ("payments", "payment-attempts", "idempotency-keys"),
+        ("payment-retries",),
+        description="Card and wallet payments through the payment providers.",
+    ),
+    ServiceSpec(
+        "refunds",
+        "Refunds",
+        "payments",
+        "111111111111",
+        (
+            "requestRefund",
+            "approveRefund",
+            "issueRefund",
+            "notifyCustomer",
+            "refundReport",
+            "expireRequests",
+            "syncProvider",
+            "auditTrail",
+            "listRefunds",
+            "getRefund",
+            "escalate",
+            "batchRefund",
+        ),
+        ("refunds", "refund-approvals", "refund-ledger"),
+        ("refund-jobs",),
+        tagging="tags",
+    ),
+    ServiceSpec(
+        "cart",
+        "Cart",
+        "storefront",
+        "111111111111",
+        (
+            "addItem",
+            "removeItem",
+            "getCart",
+            "mergeCarts",
+            "priceCart",
+            "saveForLater",
+            "shareCart",
+            "expireCarts",
+            "applyPromo",
+            "cartEvents",
+            "restoreCart",
+            "cartSummary",
+        ),
+        ("carts", "saved-items", "promo-usage"),
+        ("cart-expiry",),
+        tagging="tags",
+        description="Shopping carts of signed-in and anonymous customers.",
+    ),
+    ServiceSpec(
+        "catalog",
+        "Catalog",
+        "storefront",
+        "111111111111",
+        (
+            "getProduct",
+            "listProducts",
+            "importFeed",
+            "resizeImages",
+            "publishProduct",
+            "priceUpdate",
+            "categoryTree",
+            "productEvents",
+            "stockBadge",
+            "seoSitemap",
+            "bulkEdit",
+            "archiveProduct",
+        ),
+        ("products", "categories", "price-history"),
+        ("catalog-import",),
+        ("catalog-changes",),
+        description="Products, categories and prices.",
+    ),
+    ServiceSpec(
+        "search",
+        "Search",
+        "storefront",
+        "111111111111",
+        (
+            "query",
+            "suggest",
+            "indexProduct",
+            "reindexAll",
+            "synonyms",
+            "facetCounts",
+            "trending",
+            "spellcheck",
+            "queryLog",
+            "boostRules",
+            "indexHealth",
+            "didYouMean",
+        ),
+        ("search-synonyms", "query-log", "boost-rules"),
+        ("index-updates",),
+        tagging="legacy",
+        description="Product search and suggestions.",
+    ),
+    ServiceSpec(
+        "reviews",
+        "Reviews",
+        "storefront",
+        "111111111111",
+        (
+            "postReview",
+            "listReviews",
+            "moderate",
+            "aggregateRatings",
+            "reportAbuse",
+            "notifyMerchant",
+            "translate",
+            "helpfulVote",
+            "importLegacy",
+            "purgeSpam",
+            "reviewDigest",
+            "verifiedBuyer",
+        ),
+        ("reviews", "ratings", "moderation-queue"),
+        ("moderation",),
+        tagging="legacy",
+    ),
+    ServiceSpec(
+        "orders",
+        "Orders",
+        "fulfilment",
+        "222222222222",
+        (
+            "getOrder",
+            "listOrders",
+            "cancelOrder",
+            "orderEvents",
+            "invoicePdf",
+            "orderSearch",
+            "statusWebhook",
+            "archiveOrders",
+            "orderExport",
+            "amendOrder",
+            "splitShipment",
+            "orderTimeline",
+        ),
+        ("orders", "order-lines", "order-status"),
+        ("order-events",),
+        ("orders-stream",),
+        description="Order history and status for customers and support.",
+    ),
+    ServiceSpec(
+        "shipping",
+        "Shipping",
+        "fulfilment",
+        "222222222222",
+        (
+            "createLabel",
+            "trackParcel",
+            "carrierWebhook",
+            "rateQuote",
+            "pickupRequest",
+            "manifest",
+            "returnLabel",
+            "deliveryEta",
+            "addressCheck",
+            "carrierSync",
+            "customsDocs",
+            "lostParcel",
+        ),
+        ("shipments", "carrier-rates", "tracking-events"),
+        ("carrier-callbacks",),
+        tagging="tags",
+    ),
+    ServiceSpec(
+        "inventory",
+        "Inventory",
+        "fulfilment",
+        "222222222222",
+        (
+            "reserve",
+            "release",
+            "adjustStock",
+            "stockSync",
+            "lowStockAlert",
+            "cycleCount",
+            "transfer",
+            "inbound",
+            "stockLevels",
+            "warehouseEvents",
+            "forecast",
+            "deadStock",
+        ),
+        ("stock", "reservations", "warehouses"),
+        ("stock-sync",),
+        ("stock-changes",),
+    ),
+    ServiceSpec(
+        "returns",
+        "Returns",
+        "fulfilment",
+        "222222222222",
+        (
+            "openReturn",
+            "approveReturn",
+            "receiveReturn",
+            "inspect",
+            "restock",
+            "returnStatus",
+            "returnLabelEmail",
+            "returnReasons",
+            "returnExport",
+            "autoApprove",
+            "returnFraud",
+            "closeReturn",
+        ),
+        ("returns", "return-items", "inspections"),
+        ("returns-inbound",),
+        tagging="legacy",
+    ),
+    ServiceSpec(
+        "identity",
+        "Identity",
+        "platform",
+        "111111111111",
+        (
+            "signIn",
+            "signUp",
+            "refreshToken",
+            "resetPassword",
+            "verifyEmail",
+            "mfaChallenge",
+            "sessionSweep",
+            "userProfile",
+            "deleteAccount",
+            "socialLogin",
+            "rateLimiter",
+            "auditLogin",
+        ),
+        ("users", "sessions", "mfa-devices"),
+        ("account-events",),
+        description="Sign-in, sessions and customer accounts.",
+    ),
+    ServiceSpec(
+        "notifications",
+        "Notifications",
+        "platform",
+        "222222222222",
+        (
+            "sendEmail",
+            "sendSms",
+            "sendPush",
+            "templateRender",
+            "bounceHandler",
+            "unsubscribe",
+            "digestBuilder",
+            "preferenceCenter",
+            "deliveryReport",
+            "throttleGuard",
+            "retrySend",
+            "webhookOut",
+        ),
+        ("notification-log", "preferences", "templates"),
+        ("outbound-email", "outbound-sms"),
+        ("delivery-events",),
+        tagging="tags",
+    ),
+    ServiceSpec(
+        "recommendations",
+        "Recommendations",
+        "platform",
+        "222222222222",
+        (
+            "recommend",
+            "similarItems",
+            "trainModel",
+            "featureExport",
+            "clickstream",
+            "abAssign",
+            "popularNow",
+            "personalize",
+            "modelEval",
+            "warmCache",
+            "embedItems",
+            "boughtTogether",
+        ),
+        ("features", "ab-assignments", "model-registry"),
+        ("training-jobs",),
+        ("clickstream",),
+        tagging="legacy",
+    ),
+)
+
+
+@dataclass
+class EstateSummary:
+    functions: int = 0
+    tables: int = 0
+    apis: int = 0
+    queues: int = 0
+    streams: int = 0
+    buckets: int = 0
+    topics: int = 0
+    alarms: int = 0
+    by_key: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, other: EstateSummary) -> None:
+        for name in ("functions", "tables", "apis", "queues", "streams", "buckets", "topics", "alarms"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.by_key.update(other.by_key)
+
+
+def member_access(account_id: str) -> aws.AccountAccess:
+    return aws.AccountAccess(account_id, role_arn(account_id), EXTERNAL_ID)
+
+
+def _lambda_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
+    return buffer.getvalue()
+
+
+class _Deployment:
+    """One (account, region): creates the resources of the services deployed there, then their alarms."""
+
+    def __init__(self, account_id, region, specs: list[ServiceSpec], rng: random.Random, scale: float, role: str):
+        self.account_id, self.region, self.specs, self.rng, self.scale = account_id, region, specs, rng, scale
+        self.execution_role = role
+        access = member_access(account_id)
+        self.clients = {
+            name: aws.client(name, access=access, region=region)
+            for name in ("lambda", "dynamodb", "apigateway", "sqs", "kinesis", "s3", "sns", "cloudwatch")
+        }
+        self.summary = EstateSummary()
+        self.alarm_states: list[tuple[str, str, str]] = []
+
+    def _take(self, items: tuple[str, ...]) -> tuple[str, ...]:
+        return items[: max(1, round(len(items) * self.scale))]
+
+    def build(self) -> EstateSummary:
+        topics = self._team_topics()
+        code = _lambda_zip()
+        for spec in self.specs:
+            prefix = f"{spec.slug}-{'prod' if self.region == 'eu-west-1' else 'prod-us'}"
+            resource_tags = {"service": spec.slug, "team": spec.team, "env": "prod"}
+            functions = [f"{prefix}-{name}" for name in self._take(spec.functions)]
+            for function in functions:
+                self.clients["lambda"].create_function(
+                    FunctionName=function,
+                    Runtime="python3.12",
+                    Role=self.execution_role,
+                    Handler="handler.handler",
+                    Code={"ZipFile": code},
+                    Tags=resource_tags,
+                )
+            tables = [f"{prefix}-{name}" for name in self._take(spec.tables)]
+            for table in tables:
+                self.clients["dynamodb"].create_table(
+                    TableName=table,
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                    BillingMode="PAY_PER_REQUEST",
+                    Tags=[{"Key": k, "Value": v} for k, v in resource_tags.items()],
+                )
+            queues = [f"{prefix}-{name}" for name in spec.queues]
+            for queue in queues:
+                self.clients["sqs"].create_queue(QueueName=queue, tags=resource_tags)
+            streams = [f"{prefix}-{name}" for name in spec.streams]
+            for stream in streams:
+                self.clients["kinesis"].create_stream(StreamName=stream, ShardCount=1)
+            api = f"{prefix}-api" if spec.has_api else None
+            if api:
+                self.clients["apigateway"].create_rest_api(name=api, tags=resource_tags)
+            bucket = f"{prefix}-assets-{self.account_id}"
+            self.clients["s3"].create_bucket(
+                Bucket=bucket,
+                **(
+                    {}
+                    if self.region == "us-east-1"
+                    else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+                ),
+            )
+            self.summary.functions += len(functions)
+            self.summary.tables += len(tables)
+            self.summary.queues += len(queues)
+            self.summary.streams += len(streams)
+            self.summary.apis += bool(api)
+            self.summary.buckets += 1
+            self._alarms(spec, prefix, functions, tables, queues, streams, api, topics[spec.team])
+        self._set_states()
+        self.summary.by_key[(self.account_id, self.region)] = self.summary.alarms
+        return self.summary
+
+    def _team_topics(self) -> dict[str, str]:
+        topics = {}
+        for slug, _, _ in TEAMS:
+            topics[slug] = self.clients["sns"].create_topic(Name=f"{slug}-alerts")["TopicArn"]
+            self.summary.topics += 1
+        return topics
+
+    # --- alarms ---------------------------------------------------------------------------------------
+
+    def _alarms(self, spec, prefix, functions, tables, queues, streams, api, topic) -> None:
+        for function in functions:
+            short = function.removeprefix(f"{prefix}-")
+            dims = [{"Name": "FunctionName", "Value": function}]
+            self._put(
+                spec, f"{function}-Errors", "AWS/Lambda", "Errors", dims, "Sum", 60, 1, 1, topic, f"Errors in {short}"
+            )
+            self._put(spec, f"{function}-Throttles", "AWS/Lambda", "Throttles", dims, "Sum", 300, 1, 1, topic, "")
+            self._put(
+                spec,
+                f"{function}-Duration-p99",
+                "AWS/Lambda",
+                "Duration",
+                dims,
+                "p99",
+                300,
+                3,
+                5000,
+                topic,
+                "Slow invocations",
+            )
+            self._put(
+                spec,
+                f"{function}-ErrorLogs",
+                "LogMetrics",
+                f"{function}-ErrorCount",
+                [],
+                "Sum",
+                60,
+                1,
+                1,
+                topic,
+                f"ERROR lines in /aws/lambda/{function}",
+            )
+        for table in tables:
+            dims = [{"Name": "TableName", "Value": table}]
+            self._put(
+                spec,
+                f"{table}-ReadThrottleEvents",
+                "AWS/DynamoDB",
+                "ReadThrottleEvents",
+                dims,
+                "Sum",
+                60,
+                2,
+                1,
+                topic,
+                "",
+            )
+            self._put(
+                spec,
+                f"{table}-WriteThrottleEvents",
+                "AWS/DynamoDB",
+                "WriteThrottleEvents",
+                dims,
+                "Sum",
+                60,
+                2,
+                1,
+                topic,
+                "",
+            )
+            self._put(
+                spec,
+                f"{table}-SystemErrors",
+                "AWS/DynamoDB",
+                "SystemErrors",
+                dims,
+                "Sum",
+                60,
+                1,
+                1,
+                topic,
+                "DynamoDB internal errors",
+            )
+        for queue in queues:
+            dims = [{"Name": "QueueName", "Value": queue}]
+            self._put(
+                spec,
+                f"{queue}-OldestMessageAge",
+                "AWS/SQS",
+                "ApproximateAgeOfOldestMessage",
+                dims,
+                "Maximum",
+                300,
+                2,
+                900,
+                topic,
+                "Messages waiting too long",
+            )
+        for stream in streams:
+            dims = [{"Name": "StreamName", "Value": stream}]
+            self._put(
+                spec,
+                f"{stream}-IteratorAge",
+                "AWS/Kinesis",
+                "GetRecords.IteratorAgeMilliseconds",
+                dims,
+                "Maximum",
+                60,
+                5,
+                60000,
+                topic,
+                "Consumers falling behind",
+            )
+        if api:
+            dims = [{"Name": "ApiName", "Value": api}, {"Name": "Stage", "Value": "prod"}]
+            self._put(
+                spec,
+                f"{api}-5XXError",
+                "AWS/ApiGateway",
+                "5XXError",
+                dims,
+                "Sum",
+                60,
+                3,
+                5,
+                topic,
+                f"Customers get server errors from {spec.name}",
+            )
+            self._put(
+                spec,
+                f"{api}-Latency-p95",
+                "AWS/ApiGateway",
+                "Latency",
+                dims,
+                "p95",
+                300,
+                3,
+                1500,
+                topic,
+                f"{spec.name} is slow for customers",
+            )
+
+    def _put(self, spec, name, namespace, metric, dimensions, statistic, period, evaluations, threshold, topic, text):
+        rng = self.rng
+        tags = self._alarm_tags(spec, rng)
+        actions_roll = rng.random()
+        params = {
+            "AlarmName": name,
+            "Namespace": namespace,
+            "MetricName": metric,
+            "Dimensions": dimensions,
+            "Period": period,
+            "EvaluationPeriods": evaluations,
+            "DatapointsToAlarm": evaluations if rng.random() < 0.7 else max(1, evaluations - 1),
+            "Threshold": float(threshold),
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": rng.choice(("notBreaching", "notBreaching", "missing", "ignore")),
+            "AlarmActions": [] if actions_roll < 0.08 else [topic],
+            "OKActions": [topic] if rng.random() < 0.3 else [],
+            "ActionsEnabled": actions_roll > 0.13,
+            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+        }
+        if text:
+            params["AlarmDescription"] = text
+        if statistic.startswith("p"):
+            params["ExtendedStatistic"] = statistic
+        else:
+            params["Statistic"] = statistic
+        self.clients["cloudwatch"].put_metric_alarm(**params)
+        self.summary.alarms += 1
+        state_roll = rng.random()
+        if state_roll < 0.03:
+            self.alarm_states.append((name, "ALARM", f"Threshold Crossed: 1 datapoint was >= {threshold}"))
+        elif state_roll < 0.10:
+            self.alarm_states.append((name, "INSUFFICIENT_DATA", "Insufficient Data: no datapoints were received"))
+
+    def _alarm_tags(self, spec: ServiceSpec, rng: random.Random) -> dict[str, str]:
+        roll = rng.random()
+        if spec.tagging == "stack" and roll < 0.92:
+            return {
+                "service": spec.slug,
+                "team": spec.team,
+                "aws:cloudformation:stack-name": f"{spec.slug}-prod",
+                "aws:cloudformation:logical-id": "Alarm",
+            }
+        if spec.tagging == "tags" and roll < 0.85:
+            return {"service": spec.slug, "team": spec.team} if roll < 0.6 else {"service": spec.slug}
+        if spec.tagging == "legacy" and roll < 0.35:
+            return {"owner": spec.team}
+        return {}
+
+    def _set_states(self) -> None:
+        for name, state, reason in self.alarm_states:
+            self.clients["cloudwatch"].set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
+
+
+def _lambda_execution_role(account_id: str) -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    iam = aws.client("iam", access=member_access(account_id), region=REGIONS[0])
+    role = iam.create_role(RoleName="shop-lambda-execution", AssumeRolePolicyDocument=json.dumps(trust))
+    return role["Role"]["Arn"]
+
+
+def build_demo_estate(*, seed: int = 7, scale: float = 1.0) -> EstateSummary:
+    """Create the whole estate in the (empty) local AWS the process points at; ``scale`` < 1 makes a
+    smaller one (fewer functions and tables per service) for tests."""
+    # IAM is global to an account: its role is made once, before the regions are built in parallel.
+    roles = {account_id: _lambda_execution_role(account_id) for account_id in ACCOUNTS}
+    deployments = [
+        _Deployment(
+            account_id,
+            region,
+            [spec for spec in SERVICES if spec.account == account_id],
+            random.Random(f"{seed}-{account_id}-{region}"),
+            scale,
+            roles[account_id],
+        )
+        for account_id in ACCOUNTS
+        for region in REGIONS
+    ]
+    summary = EstateSummary()
+    with ThreadPoolExecutor(max_workers=len(deployments)) as pool:
+        for part in pool.map(_Deployment.build, deployments):
+            summary.add(part)
+    return summary
+
+
+def demo_accounts() -> list[dict]:
+    """What the portal registers to read the estate: each member account through its read-only role."""
+    return [
+        {
+            "account_id": account_id,
+            "name": name,
+            "regions": list(REGIONS),
+            "role_arn": role_arn(account_id),
+            "external_id": EXTERNAL_ID,
+        }
+        for account_id, name in ACCOUNTS.items()
+    ]

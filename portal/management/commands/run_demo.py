@@ -1,0 +1,175 @@
+"""`make run`: the whole portal on one machine with a demo estate.
+
+This process hosts the local AWS (moto server, in-process) and supervises three children: the web server,
+a Celery worker and Celery beat, all pointed at the local AWS. Ctrl-C (or any child dying) stops them all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from alarms.services.accounts import aws_account_register
+from alarms.services.sync import sync_alarms, sync_targets
+from portal.demo.estate import build_demo_estate, demo_accounts
+from portal.demo.people import create_demo_teams_and_services, create_demo_users
+from portal.localaws import free_port, local_aws_environ, start_local_aws
+
+STOP_TIMEOUT_SECONDS = 10
+
+
+class Command(BaseCommand):
+    help = "Run the portal (web, Celery worker and beat) with an embedded local AWS holding a demo estate."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--aws-port", type=int, default=5055, help="Port of the local AWS (moto server).")
+
+    def handle(self, *args, host, port, aws_port, **options):
+        started = time.monotonic()
+        self.say("Preparing the database")
+        call_command("migrate", interactive=False, verbosity=0)
+        logins = create_demo_users()
+        create_demo_teams_and_services()
+
+        local = start_local_aws(aws_port if _port_free(aws_port) else free_port())
+        children: list[subprocess.Popen] = []
+        try:
+            with local_aws_environ(local):
+                self.say(f"Local AWS at {local.endpoint_url}; building the demo estate")
+                estate = build_demo_estate()
+                self.say(
+                    f"  {estate.functions} Lambda functions, {estate.tables} DynamoDB tables, {estate.apis} APIs, "
+                    f"{estate.queues} SQS queues, {estate.streams} Kinesis streams, {estate.buckets} S3 buckets, "
+                    f"{estate.alarms} alarms"
+                )
+                for account in demo_accounts():
+                    aws_account_register(**account)
+                self.say("Syncing the alarm catalog from the local AWS (the real sync path)")
+                for account, region in sync_targets():
+                    run = sync_alarms(account=account, region=region, triggered_by="demo")
+                    if run is None or run.status != "succeeded":
+                        raise CommandError(f"sync of {account.account_id}/{region} failed: {run and run.error}")
+                    self.say(
+                        f"  {account.account_id} {region}: {run.created} new, {run.updated} changed, "
+                        f"{run.unchanged} unchanged, {run.deleted} deleted"
+                    )
+            children = self.start_children(host, port, {**os.environ, **local.environ})
+            self.wait_until_serving(host, port, children)
+            self.banner(host, port, logins, time.monotonic() - started)
+            self.supervise(children)
+        finally:
+            _stop(children)
+            local.stop()
+
+    def say(self, text: str) -> None:
+        self.stdout.write(text)
+        self.stdout.flush()
+
+    def start_children(self, host: str, port: int, env: dict[str, str]) -> list[subprocess.Popen]:
+        python = sys.executable
+        manage = str(settings.BASE_DIR / "manage.py")
+        commands = [
+            [python, manage, "runserver", f"{host}:{port}", "--noreload"],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "beat",
+                "--loglevel=INFO",
+                f"--schedule={settings.CELERY_BEAT_SCHEDULE_FILENAME}",
+            ],
+        ]
+        # Each child leads its own process group, so that stopping it also stops what it forked (workers).
+        return [
+            subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603 (fixed argv)
+            for command in commands
+        ]
+
+    def wait_until_serving(self, host: str, port: int, children: list[subprocess.Popen]) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(child.poll() is not None for child in children):
+                raise CommandError("a process exited while starting; see the log above")
+            try:
+                with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise CommandError(f"the web server did not answer on {host}:{port} within a minute")
+
+    def banner(self, host: str, port: int, logins, seconds: float) -> None:
+        lines = [
+            "",
+            f"Okami is running at http://{host}:{port}/   (ready in {seconds:.0f}s)",
+            *(f"  log in as {login.username} / {login.password}   ({login.role})" for login in logins),
+            "  API docs: /api/docs/   Celery worker and beat are running; Ctrl-C stops everything.",
+            "",
+        ]
+        self.say("\n".join(lines))
+
+    def supervise(self, children: list[subprocess.Popen]) -> None:
+        stop = {"now": False}
+
+        def on_signal(signum, frame):
+            stop["now"] = True
+
+        signal.signal(signal.SIGTERM, on_signal)
+        try:
+            while not stop["now"]:
+                for child in children:
+                    if child.poll() is not None:
+                        raise CommandError(f"{' '.join(child.args[1:4])} exited with {child.returncode}")
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        self.say("Stopping…")
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
