@@ -163,9 +163,11 @@ def _port_free(port: int) -> bool:
 
 
 def _stop(children: list[subprocess.Popen]) -> None:
+    # The leader alone gets SIGTERM so that Celery shuts its pool down warmly; the whole group gets
+    # SIGKILL only if it has not finished in time.
     for child in children:
         if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
+            child.terminate()
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
     for child in children:
         try:
