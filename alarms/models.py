@@ -12,6 +12,7 @@ from alarms.choices import AlarmState, AlarmType, SignalKind, SyncKind, SyncStat
 
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 account_id_validator = RegexValidator(r"^\d{12}$", "An AWS account id is 12 digits.")
 
 
@@ -74,6 +75,8 @@ class AwsAccount(models.Model):
                 errors["regions"] = f"Not AWS region codes: {', '.join(map(str, bad))}."
         if self.role_arn and not ROLE_ARN_RE.match(self.role_arn):
             errors["role_arn"] = "Not an IAM role ARN (arn:aws:iam::<account>:role/<name>)."
+        if self.external_id and not EXTERNAL_ID_RE.match(self.external_id):
+            errors["external_id"] = "AWS accepts 2 to 1224 of letters, digits and +=,.@:/- as an external id."
         if errors:
             raise ValidationError(errors)
 

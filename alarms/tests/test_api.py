@@ -228,14 +228,23 @@ def test_aws_accounts_are_for_administrators(viewer, admin_user):
     assert "s3cret" not in str(AuditEntry.objects.get(target="aws-account:444444444444").after)
 
 
-def test_bad_region_on_account_create_is_a_400(admin_user):
-    response = client_for(admin_user).post(
-        "/api/v1/aws-accounts/",
-        {"account_id": "444444444444", "name": "sandbox", "regions": ["mars"]},
-        format="json",
-    )
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"regions": ["mars"]}, "regions"),
+        ({"regions": []}, "regions"),
+        ({"role_arn": "arn:aws:iam::444444444444:user/bob"}, "role_arn"),
+        ({"external_id": "x"}, "external_id"),
+        ({"external_id": "<script>"}, "external_id"),
+    ],
+)
+def test_bad_account_registration_is_a_400_and_stores_nothing(admin_user, body, field):
+    payload = {"account_id": "444444444444", "name": "sandbox", "regions": ["eu-west-1"], **body}
+
+    response = client_for(admin_user).post("/api/v1/aws-accounts/", payload, format="json")
+
     assert response.status_code == 400
-    assert "regions" in response.json()["errors"]
+    assert field in response.json()["errors"]
     assert not AwsAccount.objects.exists()
 
 

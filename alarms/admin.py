@@ -1,0 +1,60 @@
+"""Admin: teams and services are edited here; everything that must be audited (alarm governance, AWS
+accounts) is read-only here and changed through the portal's pages, API or commands."""
+
+from django.contrib import admin
+
+from alarms.models import Alarm, AuditEntry, AwsAccount, Service, SyncRun, Team
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "chat_channel")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "team")
+    list_filter = ("team",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(AwsAccount)
+class AwsAccountAdmin(ReadOnlyAdmin):
+    list_display = ("name", "account_id", "role_arn", "enabled")
+    exclude = ("external_id",)
+
+
+@admin.register(Alarm)
+class AlarmAdmin(ReadOnlyAdmin):
+    list_display = ("name", "account", "region", "state", "service", "owner_team", "tier", "deleted_at")
+    list_filter = ("state", "region", "tier", "alarm_type")
+    search_fields = ("name", "arn")
+    list_select_related = ("account", "service", "owner_team")
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = ("started_at", "account", "region", "status", "created", "updated", "deleted", "duration_ms")
+    list_filter = ("status",)
+    list_select_related = ("account",)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ("at", "actor_name", "action", "target")
+    list_filter = ("action",)
+    search_fields = ("target", "actor_name")
