@@ -33,6 +33,33 @@ class SyncStatus(models.TextChoices):
 
 class SyncKind(models.TextChoices):
     ALARMS = "alarms", "Alarms"
+    RESOURCES = "resources", "Resources"
+
+
+class ResourceKind(models.TextChoices):
+    LAMBDA_FUNCTION = "lambda:function", "Lambda function"
+    REST_API = "apigateway:restapi", "API Gateway REST API"
+    HTTP_API = "apigateway:httpapi", "API Gateway HTTP API"
+    DYNAMODB_TABLE = "dynamodb:table", "DynamoDB table"
+    S3_BUCKET = "s3:bucket", "S3 bucket"
+    SQS_QUEUE = "sqs:queue", "SQS queue"
+    KINESIS_STREAM = "kinesis:stream", "Kinesis stream"
+    SNS_TOPIC = "sns:topic", "SNS topic"
+
+
+class AssignmentSource(models.TextChoices):
+    """Where an alarm's service or owner came from. Manual assignments always win over rules."""
+
+    NONE = "", "Unassigned"
+    RULE = "rule", "Mapping rule"
+    MANUAL = "manual", "Manual"
+
+
+class RuleMatch(models.TextChoices):
+    TAG = "tag", "Tag key = value"
+    NAME_PREFIX = "name_prefix", "Name starts with"
+    NAME_REGEX = "name_regex", "Name matches regular expression"
+    ACCOUNT = "account", "AWS account"
 
 
 BADGE_COLOURS = {

@@ -8,7 +8,17 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from alarms.choices import AlarmState, AlarmType, SignalKind, SyncKind, SyncStatus, Tier
+from alarms.choices import (
+    AlarmState,
+    AlarmType,
+    AssignmentSource,
+    ResourceKind,
+    RuleMatch,
+    SignalKind,
+    SyncKind,
+    SyncStatus,
+    Tier,
+)
 
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
@@ -22,6 +32,7 @@ class Team(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     chat_channel = models.CharField(max_length=200, blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -175,6 +186,14 @@ class Alarm(models.Model):
     runbook_url = models.URLField("runbook", max_length=1000, blank=True)
     signal_kind = models.CharField(max_length=16, choices=SignalKind.choices, blank=True)
     tier = models.CharField(max_length=16, choices=Tier.choices, blank=True)
+    # Where service and owner came from: rules never override a manual assignment.
+    service_source = models.CharField(max_length=8, choices=AssignmentSource.choices, blank=True)
+    owner_team_source = models.CharField(max_length=8, choices=AssignmentSource.choices, blank=True)
+
+    # Links, refreshed after each sync (alarms.services.links).
+    resources = models.ManyToManyField("Resource", blank=True, related_name="alarms")
+    children = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="parents")
+    orphaned = models.BooleanField(default=False, help_text="Watches a resource that no longer exists.")
 
     class Meta:
         ordering = ["name"]
@@ -195,6 +214,61 @@ class Alarm(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class Resource(models.Model):
+    """An AWS resource alarms watch (function, API, table, bucket, queue, stream, topic)."""
+
+    arn = models.CharField(max_length=1600, unique=True)
+    account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="resources")
+    region = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32, choices=ResourceKind.choices)
+    name = models.CharField(max_length=512, help_text="The name alarm dimensions use (an API's name or id).")
+    tags = models.JSONField(default=dict, blank=True)
+    attributes = models.JSONField(default=dict, blank=True, help_text="Kind-specific facts, e.g. subscriptions.")
+    aws_hash = models.CharField(max_length=64, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="resources")
+    owner_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="resources")
+
+    class Meta:
+        ordering = ["kind", "name"]
+        indexes = [models.Index(fields=["account", "region", "kind", "name"], name="resource_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name}"
+
+
+class MappingRule(models.Model):
+    """An ordered rule that sets the service and/or owner team of the alarms (and resources) it matches.
+
+    Rules run in ``position`` order; for each of service and owner, the first matching rule that sets it
+    wins. A manual assignment is never overridden.
+    """
+
+    position = models.PositiveIntegerField(default=100)
+    name = models.CharField(max_length=200)
+    enabled = models.BooleanField(default=True)
+    match = models.CharField(max_length=16, choices=RuleMatch.choices)
+    tag_key = models.CharField(max_length=128, blank=True, help_text="Tag rules: the key, e.g. service.")
+    pattern = models.CharField(
+        max_length=512, blank=True, help_text="Tag value (* for any), name prefix, regular expression or account id."
+    )
+    set_service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    set_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    service_from_value = models.BooleanField(
+        default=False, help_text="Tag rules: the service whose slug is the tag's value."
+    )
+    team_from_value = models.BooleanField(default=False, help_text="Tag rules: the team whose slug is the tag's value.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class SyncRun(models.Model):

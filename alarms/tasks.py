@@ -6,7 +6,8 @@ from celery import shared_task
 from django.db import transaction
 
 from alarms.models import AwsAccount
-from alarms.services.sync import sync_alarms, sync_targets
+from alarms.services.refresh import catalog_refresh
+from alarms.services.sync import sync_targets
 
 logger = logging.getLogger(__name__)
 
@@ -22,13 +23,16 @@ def sync_all_accounts(triggered_by: str = "schedule") -> int:
 
 @shared_task(acks_late=True, ignore_result=True)
 def sync_account_region(account_pk: int, region: str, triggered_by: str = "schedule") -> str:
-    """Sync one (account, region). Overlapping runs of the same key are skipped by the SyncRun lock;
-    AWS errors (throttling included, after backoff) end the run as failed and the next schedule retries."""
+    """Refresh one (account, region): inventory, alarms, links, ownership. Overlapping runs of the same key
+    are skipped by the SyncRun lock; AWS errors (throttling included, after backoff) end the run as failed
+    and the next schedule retries."""
     account = AwsAccount.objects.filter(pk=account_pk, enabled=True).first()
     if account is None:
         return "account gone or disabled"
-    run = sync_alarms(account=account, region=region, triggered_by=triggered_by)
-    return run.status if run else "skipped: already running"
+    result = catalog_refresh(account=account, region=region, triggered_by=triggered_by)
+    if result.alarms is None:
+        return "skipped: already running"
+    return f"alarms {result.alarms.status}, {result.reassigned} reassigned"
 
 
 def enqueue_sync(*, triggered_by: str) -> None:

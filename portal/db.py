@@ -45,6 +45,11 @@ def bulk_upsert(objs: Sequence[models.Model], *, unique_field: str, update_field
     return len(objs)
 
 
+def update_in_batches(model: type[models.Model], ids: Sequence[int], batch: int = 500, **values) -> int:
+    """UPDATE rows by primary key, a bounded number of ids per statement (SQLite caps bound variables)."""
+    return sum(model.objects.filter(pk__in=ids[i : i + batch]).update(**values) for i in range(0, len(ids), batch))
+
+
 def _json(value):
     if isinstance(value, datetime | date):
         return value.isoformat()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from alarms.choices import AssignmentSource
 from alarms.models import GOVERNANCE_FIELDS, Alarm
 from alarms.services.audit import Change, audit_record
 
@@ -31,12 +32,17 @@ def alarm_update_governance(*, alarm: Alarm, actor, **values) -> Alarm:
         before = _snapshot(locked, changed)
         for name in changed:
             setattr(locked, name, values[name])
+        # A person's choice of service or owner is final: mapping rules will not override it.
+        for name, source in (("service", "service_source"), ("owner_team", "owner_team_source")):
+            if name in changed:
+                setattr(locked, source, AssignmentSource.MANUAL if values[name] else AssignmentSource.NONE)
+                changed.append(source)
         locked.full_clean(exclude=[f for f in _non_governance_fields()])
         locked.save(update_fields=changed)
         audit_record(
             actor=actor,
             action="alarm.governance",
-            changes=[Change(alarm=locked, target=locked.arn, before=before, after=_snapshot(locked, changed))],
+            changes=[Change(alarm=locked, target=locked.arn, before=before, after=_snapshot(locked, list(before)))],
         )
     return locked
 

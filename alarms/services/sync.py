@@ -36,7 +36,9 @@ def account_access(account: AwsAccount) -> aws.AccountAccess:
     return aws.AccountAccess(account.account_id, account.role_arn, account.external_id)
 
 
-def sync_run_claim(*, account: AwsAccount, region: str, triggered_by: str) -> SyncRun | None:
+def sync_run_claim(
+    *, account: AwsAccount, region: str, triggered_by: str, kind: str = SyncKind.ALARMS
+) -> SyncRun | None:
     """Start a run for the key, or return None if another run of the key is in progress.
 
     A run left 'running' by a lost worker stops blocking its key once it is older than the hard limit.
@@ -44,15 +46,15 @@ def sync_run_claim(*, account: AwsAccount, region: str, triggered_by: str) -> Sy
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.OKAMI_SYNC_STALE_AFTER_SECONDS)
     SyncRun.objects.filter(
-        account=account, region=region, kind=SyncKind.ALARMS, status=SyncStatus.RUNNING, started_at__lt=stale_before
+        account=account, region=region, kind=kind, status=SyncStatus.RUNNING, started_at__lt=stale_before
     ).update(status=SyncStatus.FAILED, finished_at=now, error="abandoned: the worker running it was lost")
     try:
         with transaction.atomic():
             return SyncRun.objects.create(
-                account=account, region=region, kind=SyncKind.ALARMS, started_at=now, triggered_by=triggered_by
+                account=account, region=region, kind=kind, started_at=now, triggered_by=triggered_by
             )
     except IntegrityError:
-        logger.info("sync of %s/%s already running; skipped", account.account_id, region)
+        logger.info("%s sync of %s/%s already running; skipped", kind, account.account_id, region)
         return None
 
 
@@ -151,6 +153,11 @@ def sync_alarms(*, account: AwsAccount, region: str, triggered_by: str = "manual
         logger.exception("sync of %s/%s failed", account.account_id, region)
         run.status = SyncStatus.FAILED
         run.error = f"{type(exc).__name__}: {exc}"[:4000]
+    return sync_run_finish(run=run, started=started, counter=counter)
+
+
+def sync_run_finish(*, run: SyncRun, started: float, counter: aws.CallCounter) -> SyncRun:
+    """Record the outcome, counts and timing of a run (its status and error are already set)."""
     run.api_calls = counter.calls
     run.finished_at = timezone.now()
     run.duration_ms = int((time.monotonic() - started) * 1000)

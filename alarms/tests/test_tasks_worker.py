@@ -6,7 +6,7 @@ import time
 import pytest
 from celery.contrib.testing.worker import start_worker
 
-from alarms.choices import SyncStatus
+from alarms.choices import SyncKind, SyncStatus
 from alarms.models import Alarm, SyncRun
 from alarms.tasks import sync_all_accounts
 from alarms.tests.test_sync_moto import ACCOUNTS, REGIONS, put_alarm, register_accounts
@@ -39,8 +39,13 @@ def test_fan_out_syncs_every_account_and_region_in_the_worker(local_aws, worker)
 
     sync_all_accounts.delay("schedule")
 
-    done = wait_for(lambda: SyncRun.objects.filter(status=SyncStatus.SUCCEEDED).count() == 4)
-    assert done, list(SyncRun.objects.values_list("region", "status", "error"))
+    # Each key is one task: its inventory run, its alarm run, then links and rules.
+    keys = len(ACCOUNTS) * len(REGIONS)
+    done = wait_for(
+        lambda: SyncRun.objects.filter(kind=SyncKind.ALARMS, status=SyncStatus.SUCCEEDED).count() == keys
+        and SyncRun.objects.filter(kind=SyncKind.RESOURCES).exclude(status=SyncStatus.RUNNING).count() == keys
+    )
+    assert done, list(SyncRun.objects.values_list("kind", "region", "status", "error"))
     assert set(SyncRun.objects.values_list("triggered_by", flat=True)) == {"schedule"}
     assert Alarm.objects.count() == 4
     assert set(Alarm.objects.values_list("tags__service", flat=True)) == {"orders"}

@@ -1,0 +1,83 @@
+"""Resource inventory: the AWS resources alarms watch, per (account, region), in the SyncRun discipline
+of the alarm sync (claimed run as the lock, digest-compared upsert, deletions marked not dropped)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.db import transaction
+from django.utils import timezone
+
+from alarms import aws
+from alarms.choices import SyncKind, SyncStatus
+from alarms.models import AwsAccount, Resource, SyncRun
+from alarms.services.sync import account_access, sync_run_claim, sync_run_finish
+from portal.db import bulk_upsert
+
+logger = logging.getLogger(__name__)
+
+UPSERT_FIELDS = ["account", "region", "kind", "name", "tags", "attributes", "aws_hash", "deleted_at"]
+
+
+def _resource_row(record: aws.ResourceRecord, *, account: AwsAccount, region: str) -> Resource:
+    return Resource(
+        arn=record.arn,
+        account=account,
+        region=region,
+        kind=record.kind,
+        name=record.name,
+        tags=record.tags,
+        attributes=record.attributes,
+        aws_hash=record.digest,
+        deleted_at=None,
+    )
+
+
+def resources_apply(*, run: SyncRun, records: list[aws.ResourceRecord]) -> None:
+    """Write new and changed resources in one statement; mark the vanished ones deleted."""
+    existing = {
+        arn: (digest, deleted_at is not None)
+        for arn, digest, deleted_at in Resource.objects.filter(account=run.account, region=run.region).values_list(
+            "arn", "aws_hash", "deleted_at"
+        )
+    }
+    seen, to_write = set(), []
+    for record in records:
+        if record.arn in seen:
+            continue
+        seen.add(record.arn)
+        known = existing.get(record.arn)
+        if known == (record.digest, False):
+            run.unchanged += 1
+            continue
+        if known is None:
+            run.created += 1
+        else:
+            run.updated += 1
+        to_write.append(_resource_row(record, account=run.account, region=run.region))
+    bulk_upsert(to_write, unique_field="arn", update_fields=UPSERT_FIELDS)
+    gone = [arn for arn, (_, deleted) in existing.items() if not deleted and arn not in seen]
+    for start in range(0, len(gone), 500):
+        run.deleted += Resource.objects.filter(arn__in=gone[start : start + 500], deleted_at__isnull=True).update(
+            deleted_at=timezone.now()
+        )
+
+
+def sync_resources(*, account: AwsAccount, region: str, triggered_by: str = "manual") -> SyncRun | None:
+    """Inventory one (account, region). Errors fail the run, never the caller."""
+    run = sync_run_claim(account=account, region=region, triggered_by=triggered_by, kind=SyncKind.RESOURCES)
+    if run is None:
+        return None
+    started = time.monotonic()
+    counter = aws.CallCounter()
+    try:
+        records = aws.inventory(account_access(account), region, counter)
+        with transaction.atomic():
+            resources_apply(run=run, records=records)
+        run.status = SyncStatus.SUCCEEDED
+    except Exception as exc:  # recorded on the run; the next key still syncs
+        logger.exception("inventory of %s/%s failed", account.account_id, region)
+        run.status = SyncStatus.FAILED
+        run.error = f"{type(exc).__name__}: {exc}"[:4000]
+    return sync_run_finish(run=run, started=started, counter=counter)
