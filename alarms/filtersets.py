@@ -4,16 +4,22 @@ import django_filters
 from django.db.models import Q
 
 from alarms.choices import AlarmState, AlarmType, SignalKind, SyncStatus, Tier
-from alarms.models import Alarm, Service, SyncRun
+from alarms.models import Alarm, AwsAccount, Service, SyncRun, Team
 
 DELETED_CHOICES = (("false", "Live only"), ("true", "Deleted only"), ("all", "Live and deleted"))
 
 
 class AlarmFilterSet(django_filters.FilterSet):
-    account_id = django_filters.CharFilter(field_name="account__account_id", label="Account")
+    account_id = django_filters.ModelChoiceFilter(
+        field_name="account", to_field_name="account_id", queryset=AwsAccount.objects.order_by("name"), label="Account"
+    )
     region = django_filters.CharFilter()
-    service = django_filters.CharFilter(field_name="service__slug", label="Service")
-    owner_team = django_filters.CharFilter(field_name="owner_team__slug", label="Owner team")
+    service = django_filters.ModelChoiceFilter(
+        to_field_name="slug", queryset=Service.objects.order_by("name"), label="Service"
+    )
+    owner_team = django_filters.ModelChoiceFilter(
+        to_field_name="slug", queryset=Team.objects.order_by("name"), label="Owner team"
+    )
     state = django_filters.ChoiceFilter(choices=AlarmState.choices)
     type = django_filters.ChoiceFilter(field_name="alarm_type", choices=AlarmType.choices, label="Type")
     tier = django_filters.ChoiceFilter(choices=Tier.choices)

@@ -1,13 +1,12 @@
 """The v1 API: authentication, filters, the governance PATCH and its audit, pinned query counts."""
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from alarms.models import Alarm, AuditEntry, AwsAccount, Service, Team
+from alarms.models import Alarm, AuditEntry, AwsAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -23,44 +22,10 @@ ANONYMOUS_REFUSED = [
 ]
 
 
-@pytest.fixture
-def catalog():
-    account = AwsAccount.objects.create(account_id="111111111111", name="prod", regions=["eu-west-1", "us-east-1"])
-    payments = Team.objects.create(slug="payments", name="Payments")
-    checkout = Service.objects.create(slug="checkout", name="Checkout", team=payments)
-    return {"account": account, "team": payments, "service": checkout}
-
-
-def add_alarms(account, count, *, region="eu-west-1", state="OK", prefix="fn", **fields):
-    Alarm.objects.bulk_create(
-        Alarm(
-            arn=f"arn:aws:cloudwatch:{region}:{account.account_id}:alarm:{prefix}-{i}-Errors",
-            account=account,
-            region=region,
-            name=f"{prefix}-{i}-Errors",
-            state=state,
-            **fields,
-        )
-        for i in range(count)
-    )
-
-
 def client_for(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
-
-
-@pytest.fixture
-def viewer(django_user_model):
-    return django_user_model.objects.create_user("vera", password="pw-vera-123")
-
-
-@pytest.fixture
-def editor(django_user_model):
-    user = django_user_model.objects.create_user("eddie", password="pw-eddie-123")
-    user.user_permissions.add(Permission.objects.get(codename="change_alarm_governance"))
-    return user
 
 
 @pytest.mark.parametrize("url", ANONYMOUS_REFUSED)
@@ -76,8 +41,8 @@ def test_health_checks_need_no_login(client, url):
     assert response.json()["status"] == "ok"
 
 
-def test_token_auth_lists_alarms_with_the_contract_fields(catalog, viewer):
-    add_alarms(catalog["account"], 3, service=catalog["service"], owner_team=catalog["team"])
+def test_token_auth_lists_alarms_with_the_contract_fields(catalog, viewer, make_alarms):
+    make_alarms(catalog["account"], 3, service=catalog["service"], owner_team=catalog["team"])
 
     body = client_for(viewer).get("/api/v1/alarms/").json()
 
@@ -90,11 +55,11 @@ def test_token_auth_lists_alarms_with_the_contract_fields(catalog, viewer):
     assert item["account_id"] == "111111111111"
 
 
-def test_filters_narrow_the_list(catalog, viewer):
+def test_filters_narrow_the_list(catalog, viewer, make_alarms):
     account = catalog["account"]
-    add_alarms(account, 4, state="OK", prefix="ok")
-    add_alarms(account, 2, state="ALARM", prefix="firing", owner_team=catalog["team"])
-    add_alarms(account, 3, region="us-east-1", prefix="east")
+    make_alarms(account, 4, state="OK", prefix="ok")
+    make_alarms(account, 2, state="ALARM", prefix="firing", owner_team=catalog["team"])
+    make_alarms(account, 3, region="us-east-1", prefix="east")
     api = client_for(viewer)
 
     def count(query):
@@ -109,8 +74,8 @@ def test_filters_narrow_the_list(catalog, viewer):
     assert count("no_owner=true") == 7
 
 
-def test_deleted_alarms_are_hidden_unless_asked_for(catalog, viewer):
-    add_alarms(catalog["account"], 2)
+def test_deleted_alarms_are_hidden_unless_asked_for(catalog, viewer, make_alarms):
+    make_alarms(catalog["account"], 2)
     Alarm.objects.filter(name="fn-0-Errors").update(deleted_at="2026-11-01T00:00:00Z")
     api = client_for(viewer)
 
@@ -120,8 +85,8 @@ def test_deleted_alarms_are_hidden_unless_asked_for(catalog, viewer):
     assert deleted["results"][0]["deleted_at"].startswith("2026-11-01")
 
 
-def test_page_size_is_capped_at_500(catalog, viewer):
-    add_alarms(catalog["account"], 520)
+def test_page_size_is_capped_at_500(catalog, viewer, make_alarms):
+    make_alarms(catalog["account"], 520)
 
     body = client_for(viewer).get("/api/v1/alarms/?page_size=1000").json()
 
@@ -129,20 +94,20 @@ def test_page_size_is_capped_at_500(catalog, viewer):
     assert body["count"] == 520
 
 
-def test_list_runs_a_constant_number_of_queries(catalog, viewer):
+def test_list_runs_a_constant_number_of_queries(catalog, viewer, make_alarms):
     api = client_for(viewer)
-    add_alarms(catalog["account"], 3, service=catalog["service"], owner_team=catalog["team"])
+    make_alarms(catalog["account"], 3, service=catalog["service"], owner_team=catalog["team"])
     with CaptureQueriesContext(connection) as few:
         assert api.get("/api/v1/alarms/?page_size=500").status_code == 200
-    add_alarms(catalog["account"], 300, prefix="more", service=catalog["service"], owner_team=catalog["team"])
+    make_alarms(catalog["account"], 300, prefix="more", service=catalog["service"], owner_team=catalog["team"])
     with CaptureQueriesContext(connection) as many:
         assert len(api.get("/api/v1/alarms/?page_size=500").json()["results"]) == 303
     assert len(many) == len(few)
     assert len(many) <= 6
 
 
-def test_editor_patches_governance_and_it_is_audited(catalog, editor):
-    add_alarms(catalog["account"], 1)
+def test_editor_patches_governance_and_it_is_audited(catalog, editor, make_alarms):
+    make_alarms(catalog["account"], 1)
     alarm = Alarm.objects.get()
 
     response = client_for(editor).patch(
@@ -162,8 +127,8 @@ def test_editor_patches_governance_and_it_is_audited(catalog, editor):
     assert entry.after["tier"] == "page"
 
 
-def test_viewer_cannot_patch(catalog, viewer):
-    add_alarms(catalog["account"], 1)
+def test_viewer_cannot_patch(catalog, viewer, make_alarms):
+    make_alarms(catalog["account"], 1)
     alarm = Alarm.objects.get()
 
     response = client_for(viewer).patch(f"/api/v1/alarms/{alarm.pk}/", {"tier": "page"}, format="json")
@@ -184,8 +149,10 @@ def test_viewer_cannot_patch(catalog, viewer):
         ({"threshold": 0}, "threshold"),
     ],
 )
-def test_bad_governance_input_is_a_400_with_the_error_shape_and_changes_nothing(catalog, editor, body, field):
-    add_alarms(catalog["account"], 1)
+def test_bad_governance_input_is_a_400_with_the_error_shape_and_changes_nothing(
+    catalog, editor, body, field, make_alarms
+):
+    make_alarms(catalog["account"], 1)
     alarm = Alarm.objects.get()
 
     response = client_for(editor).patch(f"/api/v1/alarms/{alarm.pk}/", body, format="json")
@@ -198,8 +165,8 @@ def test_bad_governance_input_is_a_400_with_the_error_shape_and_changes_nothing(
     assert not AuditEntry.objects.exists()
 
 
-def test_put_is_not_allowed(catalog, editor):
-    add_alarms(catalog["account"], 1)
+def test_put_is_not_allowed(catalog, editor, make_alarms):
+    make_alarms(catalog["account"], 1)
     response = client_for(editor).put(f"/api/v1/alarms/{Alarm.objects.get().pk}/", {}, format="json")
     assert response.status_code == 405
 

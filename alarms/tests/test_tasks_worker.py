@@ -42,8 +42,10 @@ def test_fan_out_syncs_every_account_and_region_in_the_worker(local_aws, worker)
     # Each key is one task: its inventory run, its alarm run, then links and rules.
     keys = len(ACCOUNTS) * len(REGIONS)
     done = wait_for(
-        lambda: SyncRun.objects.filter(kind=SyncKind.ALARMS, status=SyncStatus.SUCCEEDED).count() == keys
-        and SyncRun.objects.filter(kind=SyncKind.RESOURCES).exclude(status=SyncStatus.RUNNING).count() == keys
+        lambda: (
+            SyncRun.objects.filter(kind=SyncKind.ALARMS, status=SyncStatus.SUCCEEDED).count() == keys
+            and SyncRun.objects.filter(kind=SyncKind.RESOURCES).exclude(status=SyncStatus.RUNNING).count() == keys
+        )
     )
     assert done, list(SyncRun.objects.values_list("kind", "region", "status", "error"))
     assert set(SyncRun.objects.values_list("triggered_by", flat=True)) == {"schedule"}

@@ -1,0 +1,44 @@
+import pytest
+from django.contrib.auth.models import Permission
+
+from alarms.models import Alarm, AwsAccount, Service, Team
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    return django_user_model.objects.create_user("vera", password="pw-vera-123")
+
+
+@pytest.fixture
+def editor(django_user_model):
+    user = django_user_model.objects.create_user("eddie", password="pw-eddie-123")
+    user.user_permissions.add(Permission.objects.get(codename="change_alarm_governance"))
+    return user
+
+
+@pytest.fixture
+def catalog():
+    account = AwsAccount.objects.create(account_id="111111111111", name="prod", regions=["eu-west-1", "us-east-1"])
+    payments = Team.objects.create(slug="payments", name="Payments")
+    checkout = Service.objects.create(slug="checkout", name="Checkout", team=payments)
+    return {"account": account, "team": payments, "service": checkout}
+
+
+@pytest.fixture
+def make_alarms():
+    """Bulk-create alarms named <prefix>-<i>-Errors in one account."""
+
+    def make(account, count, *, region="eu-west-1", state="OK", prefix="fn", **fields):
+        return Alarm.objects.bulk_create(
+            Alarm(
+                arn=f"arn:aws:cloudwatch:{region}:{account.account_id}:alarm:{prefix}-{i}-Errors",
+                account=account,
+                region=region,
+                name=f"{prefix}-{i}-Errors",
+                state=state,
+                **fields,
+            )
+            for i in range(count)
+        )
+
+    return make

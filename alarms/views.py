@@ -1,0 +1,85 @@
+"""Server-rendered pages of the catalog: each view calls selectors or one service and renders."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import user_passes_test
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from alarms import selectors
+from alarms.choices import AlarmState
+from alarms.filtersets import AlarmFilterSet, SyncRunFilterSet
+from alarms.forms import AlarmGovernanceForm
+from alarms.models import Alarm
+from alarms.permissions import can_edit_governance
+from alarms.services.governance import alarm_update_governance
+from alarms.tasks import enqueue_sync
+
+PAGE_SIZE = 50
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def alarm_list(request):
+    filterset = AlarmFilterSet(request.GET or None, queryset=selectors.alarm_list().order_by("name", "id"))
+    return render(
+        request,
+        "alarms/alarm_list.html",
+        {"filter": filterset, "page": _page(request, filterset.qs), "can_edit": can_edit_governance(request.user)},
+    )
+
+
+def alarm_detail(request, pk: int):
+    alarm = get_object_or_404(selectors.alarm_list(), pk=pk)
+    return render(
+        request,
+        "alarms/alarm_detail.html",
+        {
+            "alarm": alarm,
+            "audit": selectors.alarm_audit(alarm=alarm),
+            "can_edit": can_edit_governance(request.user),
+        },
+    )
+
+
+def alarm_governance(request, pk: int):
+    if not can_edit_governance(request.user):
+        raise PermissionDenied("You need the permission to change alarm governance.")
+    alarm = get_object_or_404(selectors.alarm_list(), pk=pk)
+    form = AlarmGovernanceForm(request.POST or None, instance=Alarm.objects.get(pk=pk))
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in form.changed_data}
+        alarm_update_governance(alarm=alarm, actor=request.user, **values)
+        messages.success(request, "Saved." if values else "Nothing changed.")
+        return redirect("alarm-detail", pk=pk)
+    return render(request, "alarms/alarm_governance.html", {"alarm": alarm, "form": form})
+
+
+def service_list(request):
+    return render(request, "alarms/service_list.html", {"services": selectors.service_list().order_by("name")})
+
+
+def service_detail(request, slug: str):
+    service = get_object_or_404(selectors.service_list(), slug=slug)
+    alarms = selectors.alarm_list().filter(service=service, deleted_at__isnull=True).order_by("state", "name")
+    return render(
+        request,
+        "alarms/service_detail.html",
+        {"service": service, "page": _page(request, alarms), "states": AlarmState},
+    )
+
+
+def sync_run_list(request):
+    filterset = SyncRunFilterSet(request.GET or None, queryset=selectors.sync_run_list())
+    return render(request, "alarms/sync_run_list.html", {"filter": filterset, "page": _page(request, filterset.qs)})
+
+
+@require_POST
+@user_passes_test(lambda user: user.is_staff)
+def sync_now(request):
+    enqueue_sync(triggered_by=f"web:{request.user.get_username()}")
+    messages.success(request, "A sync of every account and region has been queued.")
+    return redirect("sync-run-list")
