@@ -405,20 +405,25 @@ def kinesis_streams(client, counter: CallCounter) -> list[ResourceRecord]:
 
 
 def sns_topics(client, counter: CallCounter) -> list[ResourceRecord]:
-    """Topics with their confirmed subscription counts: an alarm notifying a topic nobody reads is silent."""
-    records = []
-    for page in _pages(client.list_topics, "NextToken", counter):
-        for topic in page.get("Topics", []):
-            arn = topic["TopicArn"]
-            attributes = call_with_backoff(partial(client.get_topic_attributes, TopicArn=arn))["Attributes"]
-            counter.add()
-            subscriptions = int(attributes.get("SubscriptionsConfirmed", 0)) + int(
-                attributes.get("SubscriptionsPending", 0)
-            )
-            records.append(
-                ResourceRecord(arn, "sns:topic", arn.rsplit(":", 1)[-1], attributes={"subscriptions": subscriptions})
-            )
-    return records
+    """Topics with their subscription counts (an alarm notifying a topic nobody reads is silent). One paged
+    ListSubscriptions covers every topic of the region, instead of one call per topic."""
+    arns = [t["TopicArn"] for page in _pages(client.list_topics, "NextToken", counter) for t in page.get("Topics", [])]
+    confirmed: dict[str, int] = dict.fromkeys(arns, 0)
+    pending: dict[str, int] = dict.fromkeys(arns, 0)
+    for page in _pages(client.list_subscriptions, "NextToken", counter):
+        for subscription in page.get("Subscriptions", []):
+            counts = pending if subscription.get("SubscriptionArn") == "PendingConfirmation" else confirmed
+            if subscription.get("TopicArn") in counts:
+                counts[subscription["TopicArn"]] += 1
+    return [
+        ResourceRecord(
+            arn,
+            "sns:topic",
+            arn.rsplit(":", 1)[-1],
+            attributes={"subscriptions": confirmed[arn], "pending_subscriptions": pending[arn]},
+        )
+        for arn in arns
+    ]
 
 
 def rest_apis(client, counter: CallCounter, *, region: str) -> list[ResourceRecord]:

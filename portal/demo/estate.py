@@ -457,6 +457,7 @@ class _Deployment:
             streams = [f"{prefix}-{name}" for name in spec.streams]
             for stream in streams:
                 self.clients["kinesis"].create_stream(StreamName=stream, ShardCount=1)
+                self.clients["kinesis"].add_tags_to_stream(StreamName=stream, Tags=resource_tags)
             api = f"{prefix}-api" if spec.has_api else None
             if api:
                 self.clients["apigateway"].create_rest_api(name=api, tags=resource_tags)
@@ -469,6 +470,9 @@ class _Deployment:
                     else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
                 ),
             )
+            self.clients["s3"].put_bucket_tagging(
+                Bucket=bucket, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in resource_tags.items()]}
+            )
             self.summary.functions += len(functions)
             self.summary.tables += len(tables)
             self.summary.queues += len(queues)
@@ -476,16 +480,60 @@ class _Deployment:
             self.summary.apis += bool(api)
             self.summary.buckets += 1
             self._alarms(spec, prefix, functions, tables, queues, streams, api, topics[spec.team])
+        self._strays(topics["platform"])
         self._set_states()
         self.summary.by_key[(self.account_id, self.region)] = self.summary.alarms
         return self.summary
 
     def _team_topics(self) -> dict[str, str]:
+        """One alert topic per team; platform's has no subscriber left (its alarms notify nobody)."""
         topics = {}
         for slug, _, _ in TEAMS:
             topics[slug] = self.clients["sns"].create_topic(Name=f"{slug}-alerts")["TopicArn"]
+            if slug != "platform":
+                self.clients["sns"].subscribe(
+                    TopicArn=topics[slug], Protocol="https", Endpoint=f"https://chat.example.com/hooks/{slug}"
+                )
             self.summary.topics += 1
         return topics
+
+    def _strays(self, topic: str) -> None:
+        """Alarms nobody remembers: made by hand in the console, on resources long gone or on nothing."""
+        cloudwatch = self.clients["cloudwatch"]
+        strays = [
+            ("test-alarm-do-not-delete", "AWS/Lambda", "Errors", [{"Name": "FunctionName", "Value": "hello-world"}]),
+            (
+                "legacy-import-v1-errors",
+                "AWS/Lambda",
+                "Errors",
+                [{"Name": "FunctionName", "Value": "legacy-import-v1"}],
+            ),
+            (
+                "old-orders-queue-depth",
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                [{"Name": "QueueName", "Value": "orders-v1"}],
+            ),
+            ("jsmith-debug-5xx", "Custom/Debug", "Errors5xx", []),
+            ("Untitled alarm 3", "Custom/Debug", "Latency", []),
+            ("CPU high (copy)", "Custom/Batch", "CPUUtilization", [{"Name": "JobQueue", "Value": "nightly"}]),
+        ]
+        count = max(1, round(len(strays) * self.scale * 4))
+        for index in range(count):
+            name, namespace, metric, dimensions = strays[index % len(strays)]
+            cloudwatch.put_metric_alarm(
+                AlarmName=f"{name}-{index}" if index >= len(strays) else name,
+                Namespace=namespace,
+                MetricName=metric,
+                Dimensions=dimensions,
+                Statistic="Sum",
+                Period=300,
+                EvaluationPeriods=1,
+                Threshold=1.0,
+                ComparisonOperator="GreaterThanThreshold",
+                AlarmActions=[topic] if index % 2 else [],
+            )
+            self.summary.alarms += 1
 
     # --- alarms ---------------------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from alarms.models import Service, Team
+from alarms.choices import RuleMatch
+from alarms.models import MappingRule, Service, Team
 from portal.demo.estate import SERVICES, TEAMS
 
 DEFAULT_PASSWORD = "okami-demo"  # noqa: S105 (a local demo login, printed on start)
@@ -32,6 +33,28 @@ def create_demo_teams_and_services() -> None:
         Service.objects.update_or_create(
             slug=spec.slug, defaults={"name": spec.name, "team": teams[spec.team], "description": spec.description}
         )
+
+
+# The rules a platform team would start with: tags first, then the naming convention
+# "<service>-prod[-us]-…" that every team's templates follow. Console-made strays match none of them.
+DEMO_RULES = (
+    dict(position=10, name="service tag", match=RuleMatch.TAG, tag_key="service", pattern="*", service_from_value=True),
+    dict(position=20, name="team tag", match=RuleMatch.TAG, tag_key="team", pattern="*", team_from_value=True),
+    dict(position=30, name="owner tag", match=RuleMatch.TAG, tag_key="owner", pattern="*", team_from_value=True),
+    dict(
+        position=40,
+        name="naming convention",
+        match=RuleMatch.NAME_REGEX,
+        pattern=r"^(?P<service>[a-z]+(?:-[a-z]+)*?)-prod(?:-us)?-",
+        service_from_value=True,
+    ),
+)
+
+
+@transaction.atomic
+def create_demo_rules() -> None:
+    for rule in DEMO_RULES:
+        MappingRule.objects.update_or_create(name=rule["name"], defaults=rule)
 
 
 @transaction.atomic

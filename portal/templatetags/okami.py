@@ -13,7 +13,7 @@ register = template.Library()
 def badge(value, label=None):
     """A coloured badge for a choice value (state, tier, type, status); escaped like any other text."""
     if value in (None, ""):
-        return mark_safe('<span class="badge badge-none">—</span>')  # noqa: S308 (a constant)
+        return mark_safe('<span class="badge badge-none">—</span>')
     return format_html('<span class="badge badge-{}">{}</span>', BADGE_COLOURS.get(value, "grey"), label or value)
 
 

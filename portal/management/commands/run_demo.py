@@ -17,9 +17,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from alarms.services.accounts import aws_account_register
-from alarms.services.sync import sync_alarms, sync_targets
+from alarms.services.refresh import catalog_refresh
+from alarms.services.sync import sync_targets
 from portal.demo.estate import build_demo_estate, demo_accounts
-from portal.demo.people import create_demo_teams_and_services, create_demo_users
+from portal.demo.people import create_demo_rules, create_demo_teams_and_services, create_demo_users
 from portal.localaws import free_port, local_aws_environ, start_local_aws
 
 STOP_TIMEOUT_SECONDS = 10
@@ -39,6 +40,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         logins = create_demo_users()
         create_demo_teams_and_services()
+        create_demo_rules()
 
         local = start_local_aws(aws_port if _port_free(aws_port) else free_port())
         children: list[subprocess.Popen] = []
@@ -53,14 +55,16 @@ class Command(BaseCommand):
                 )
                 for account in demo_accounts():
                     aws_account_register(**account)
-                self.say("Syncing the alarm catalog from the local AWS (the real sync path)")
+                self.say("Syncing resources and alarms from the local AWS (the real sync path), then the rules")
                 for account, region in sync_targets():
-                    run = sync_alarms(account=account, region=region, triggered_by="demo")
-                    if run is None or run.status != "succeeded":
-                        raise CommandError(f"sync of {account.account_id}/{region} failed: {run and run.error}")
+                    result = catalog_refresh(account=account, region=region, triggered_by="demo")
+                    if result.failed or result.alarms is None:
+                        raise CommandError(f"sync of {account.account_id}/{region} failed; see the sync runs")
+                    run = result.alarms
                     self.say(
-                        f"  {account.account_id} {region}: {run.created} new, {run.updated} changed, "
-                        f"{run.unchanged} unchanged, {run.deleted} deleted"
+                        f"  {account.account_id} {region}: {result.resources.created} resources; alarms "
+                        f"{run.created} new, {run.updated} changed, {run.unchanged} unchanged, {run.deleted} deleted; "
+                        f"{result.links.orphaned} orphaned, {result.reassigned} assigned by rules"
                     )
             children = self.start_children(host, port, {**os.environ, **local.environ})
             self.wait_until_serving(host, port, children)
