@@ -3,8 +3,8 @@
 import django_filters
 from django.db.models import Q
 
-from alarms.choices import AlarmState, AlarmType, SignalKind, SyncStatus, Tier
-from alarms.models import Alarm, AwsAccount, Service, SyncRun, Team
+from alarms.choices import AlarmState, AlarmType, ResourceKind, SignalKind, SyncStatus, Tier
+from alarms.models import Alarm, AwsAccount, Resource, Service, SyncRun, Team
 
 DELETED_CHOICES = (("false", "Live only"), ("true", "Deleted only"), ("all", "Live and deleted"))
 
@@ -25,6 +25,9 @@ class AlarmFilterSet(django_filters.FilterSet):
     tier = django_filters.ChoiceFilter(choices=Tier.choices)
     signal_kind = django_filters.ChoiceFilter(choices=SignalKind.choices, label="Signal")
     no_owner = django_filters.BooleanFilter(field_name="owner_team", lookup_expr="isnull", label="No owner")
+    mine = django_filters.BooleanFilter(method="filter_mine", label="My teams")
+    orphaned = django_filters.BooleanFilter(label="Orphaned")
+    muted = django_filters.BooleanFilter(field_name="actions_enabled", exclude=True, label="Actions disabled")
     arn = django_filters.CharFilter()
     search = django_filters.CharFilter(method="filter_search", label="Search")
     deleted = django_filters.ChoiceFilter(choices=DELETED_CHOICES, method="filter_deleted", label="Deleted")
@@ -54,6 +57,13 @@ class AlarmFilterSet(django_filters.FilterSet):
             Q(name__icontains=value) | Q(description__icontains=value) | Q(metric_name__icontains=value)
         )
 
+    def filter_mine(self, queryset, name, value):
+        user = getattr(self.request, "user", None)
+        if value is None or user is None or not user.is_authenticated:
+            return queryset
+        mine = Q(owner_team__members=user)
+        return queryset.filter(mine) if value else queryset.exclude(mine)
+
     def filter_deleted(self, queryset, name, value):
         if value == "true":
             return queryset.filter(deleted_at__isnull=False)
@@ -75,6 +85,26 @@ class ServiceFilterSet(django_filters.FilterSet):
     class Meta:
         model = Service
         fields: list[str] = []
+
+
+class ResourceFilterSet(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=ResourceKind.choices)
+    account_id = django_filters.CharFilter(field_name="account__account_id", label="Account")
+    region = django_filters.CharFilter()
+    service = django_filters.CharFilter(field_name="service__slug", label="Service")
+    owner_team = django_filters.CharFilter(field_name="owner_team__slug", label="Owner team")
+    unalarmed = django_filters.BooleanFilter(method="filter_unalarmed", label="Without alarm")
+    search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
+    deleted = django_filters.BooleanFilter(field_name="deleted_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Resource
+        fields: list[str] = []
+
+    def filter_unalarmed(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(alarm_count=0) if value else queryset.filter(alarm_count__gt=0)
 
 
 class SyncRunFilterSet(django_filters.FilterSet):

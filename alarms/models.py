@@ -163,6 +163,9 @@ class Alarm(models.Model):
 
     # Actions and state.
     actions_enabled = models.BooleanField(default=True)
+    actions_disabled_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the sync first saw its actions disabled (muted)."
+    )
     alarm_actions = models.JSONField(default=list, blank=True)
     ok_actions = models.JSONField(default=list, blank=True)
     insufficient_data_actions = models.JSONField(default=list, blank=True)

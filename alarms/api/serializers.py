@@ -1,15 +1,17 @@
 from rest_framework import serializers
 
-from alarms.models import GOVERNANCE_FIELDS, Alarm, AwsAccount, Service, SyncRun, Team
+from alarms.choices import SignalKind, Tier
+from alarms.models import GOVERNANCE_FIELDS, Alarm, AwsAccount, MappingRule, Resource, Service, SyncRun, Team
 
 
 class TeamSerializer(serializers.ModelSerializer):
     alarm_count = serializers.IntegerField(read_only=True)
     service_count = serializers.IntegerField(read_only=True)
+    members = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
 
     class Meta:
         model = Team
-        fields = ["id", "slug", "name", "chat_channel", "alarm_count", "service_count"]
+        fields = ["id", "slug", "name", "chat_channel", "members", "alarm_count", "service_count"]
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -125,3 +127,133 @@ class SyncRunSerializer(serializers.ModelSerializer):
             "error",
         ]
         read_only_fields = fields
+
+
+class ResourceSerializer(serializers.ModelSerializer):
+    account_id = serializers.CharField(source="account.account_id", read_only=True)
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    alarm_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Resource
+        fields = [
+            "id",
+            "arn",
+            "kind",
+            "name",
+            "account_id",
+            "region",
+            "tags",
+            "attributes",
+            "service",
+            "owner_team",
+            "alarm_count",
+            "first_seen_at",
+            "deleted_at",
+        ]
+        read_only_fields = fields
+
+
+class MappingRuleSerializer(serializers.ModelSerializer):
+    set_service = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Service.objects.all(), allow_null=True, required=False
+    )
+    set_team = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = MappingRule
+        fields = [
+            "id",
+            "position",
+            "name",
+            "enabled",
+            "match",
+            "tag_key",
+            "pattern",
+            "set_service",
+            "set_team",
+            "service_from_value",
+            "team_from_value",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class ReassignmentSerializer(serializers.Serializer):
+    alarm_id = serializers.IntegerField()
+    arn = serializers.CharField()
+    name = serializers.CharField()
+    service_before = serializers.CharField(allow_null=True)
+    service_after = serializers.CharField(allow_null=True)
+    owner_team_before = serializers.CharField(allow_null=True)
+    owner_team_after = serializers.CharField(allow_null=True)
+    service_rule = serializers.CharField()
+    owner_team_rule = serializers.CharField()
+
+
+class RulePreviewSerializer(serializers.Serializer):
+    matches = serializers.IntegerField()
+    reassigned = serializers.IntegerField()
+    reassignments = ReassignmentSerializer(many=True)
+
+
+class BulkAssignSerializer(serializers.Serializer):
+    """Which alarms (ids), and the fields to set on all of them. Omitted fields are left alone; null clears."""
+
+    alarms = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000)
+    service = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Service.objects.all(), allow_null=True, required=False
+    )
+    owner_team = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all(), allow_null=True, required=False
+    )
+    tier = serializers.ChoiceField(choices=[("", "none"), *Tier.choices], required=False)
+    signal_kind = serializers.ChoiceField(choices=[("", "none"), *SignalKind.choices], required=False)
+
+
+class ServiceCoverageSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    team = serializers.CharField()
+    alarms = serializers.IntegerField()
+    covered = serializers.BooleanField(help_text="Has a live symptom alarm at tier page.")
+    orphaned = serializers.IntegerField()
+    no_actions = serializers.IntegerField()
+    silent_topics = serializers.IntegerField()
+    muted = serializers.IntegerField()
+    unalarmed_resources = serializers.IntegerField()
+
+
+class TeamCoverageSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    alarms = serializers.IntegerField()
+    owned_pct = serializers.FloatField()
+    purpose_pct = serializers.FloatField()
+    services = serializers.IntegerField()
+    services_covered = serializers.IntegerField()
+    covered_pct = serializers.FloatField()
+
+
+class CoverageSerializer(serializers.Serializer):
+    alarms = serializers.IntegerField()
+    owned_pct = serializers.FloatField()
+    purpose_pct = serializers.FloatField()
+    services = serializers.IntegerField()
+    services_covered = serializers.IntegerField()
+    covered_pct = serializers.FloatField()
+    orphaned = serializers.IntegerField()
+    no_actions = serializers.IntegerField()
+    silent_topics = serializers.IntegerField()
+    muted = serializers.IntegerField()
+    unalarmed_resources = serializers.IntegerField()
+    uncovered_services = serializers.SerializerMethodField()
+    teams = TeamCoverageSerializer(many=True)
+    services_detail = ServiceCoverageSerializer(many=True)
+
+    def get_uncovered_services(self, obj) -> list[str]:
+        return [service.slug for service in obj.uncovered_services]

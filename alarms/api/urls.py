@@ -1,3 +1,5 @@
+from django.urls import path
+
 from alarms.api import views
 
 
@@ -7,3 +9,8 @@ def register(router) -> None:
     router.register("alarms", views.AlarmViewSet, basename="alarm")
     router.register("aws-accounts", views.AwsAccountViewSet, basename="aws-account")
     router.register("sync-runs", views.SyncRunViewSet, basename="sync-run")
+    router.register("resources", views.ResourceViewSet, basename="resource")
+    router.register("mapping-rules", views.MappingRuleViewSet, basename="mapping-rule")
+
+
+urlpatterns = [path("coverage/", views.CoverageView.as_view(), name="coverage")]

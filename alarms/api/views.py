@@ -2,22 +2,32 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from alarms import selectors
 from alarms.api.serializers import (
     AlarmGovernanceSerializer,
     AlarmSerializer,
     AwsAccountSerializer,
+    BulkAssignSerializer,
+    CoverageSerializer,
+    MappingRuleSerializer,
+    ResourceSerializer,
+    RulePreviewSerializer,
     ServiceSerializer,
     SyncRunSerializer,
     TeamSerializer,
 )
-from alarms.filtersets import AlarmFilterSet, ServiceFilterSet, SyncRunFilterSet
-from alarms.models import AwsAccount
+from alarms.filtersets import AlarmFilterSet, ResourceFilterSet, ServiceFilterSet, SyncRunFilterSet
+from alarms.models import AwsAccount, MappingRule, Service, Team
 from alarms.permissions import CanEditGovernance
+from alarms.selectors.coverage import coverage_estate
 from alarms.services.accounts import aws_account_register
+from alarms.services.bulk import alarms_bulk_assign
 from alarms.services.governance import alarm_update_governance
+from alarms.services.mapping import mapping_rule_delete, mapping_rule_save, rule_preview, rules_apply
 
 
 class TeamViewSet(viewsets.ReadOnlyModelViewSet):
@@ -42,13 +52,13 @@ class AlarmViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = AlarmSerializer
     filterset_class = AlarmFilterSet
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "post", "head", "options"]
 
     def get_queryset(self):
         return selectors.alarm_list().order_by("name", "id")
 
     def get_permissions(self):
-        if self.request.method == "PATCH":
+        if self.request.method not in permissions.SAFE_METHODS:
             return [permissions.IsAuthenticated(), CanEditGovernance()]
         return super().get_permissions()
 
@@ -59,6 +69,19 @@ class AlarmViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
         serializer.is_valid(raise_exception=True)
         alarm = alarm_update_governance(alarm=alarm, actor=request.user, **serializer.validated_data)
         return Response(AlarmSerializer(selectors.alarm_detail(pk=alarm.pk)).data)
+
+    @extend_schema(
+        request=BulkAssignSerializer,
+        responses={200: {"type": "object", "properties": {"changed": {"type": "integer"}}}},
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-assign")
+    def bulk_assign(self, request):
+        """Set service, owner team, tier or signal kind on many alarms at once (audited per alarm)."""
+        serializer = BulkAssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        alarm_ids = values.pop("alarms")
+        return Response({"changed": alarms_bulk_assign(alarm_ids=alarm_ids, actor=request.user, **values)})
 
     def update(self, request, *args, **kwargs):
         if not kwargs.get("partial"):
@@ -83,3 +106,89 @@ class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.sync_run_list()
+
+
+class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
+    """The inventory: resources alarms watch, with their inferred service and owner."""
+
+    serializer_class = ResourceSerializer
+    filterset_class = ResourceFilterSet
+
+    def get_queryset(self):
+        return selectors.resource_list().order_by("kind", "name", "id")
+
+
+class MappingRuleViewSet(viewsets.ModelViewSet):
+    """Ordered ownership rules. Editors change them; every change is validated, dry-run checked and audited."""
+
+    serializer_class = MappingRuleSerializer
+
+    def get_queryset(self):
+        return selectors.mapping_rule_list()
+
+    def get_permissions(self):
+        if self.request.method not in permissions.SAFE_METHODS:
+            return [permissions.IsAuthenticated(), CanEditGovernance()]
+        return super().get_permissions()
+
+    def perform_create(self, serializer):
+        serializer.instance = mapping_rule_save(rule=MappingRule(**serializer.validated_data), actor=self.request.user)
+
+    def perform_update(self, serializer):
+        rule = serializer.instance
+        for name, value in serializer.validated_data.items():
+            setattr(rule, name, value)
+        serializer.instance = mapping_rule_save(rule=rule, actor=self.request.user)
+
+    def perform_destroy(self, instance):
+        mapping_rule_delete(rule=instance, actor=self.request.user)
+
+    @extend_schema(request=MappingRuleSerializer, responses=RulePreviewSerializer)
+    @action(detail=False, methods=["post"], url_path="dry-run")
+    def dry_run(self, request):
+        """What saving this rule would reassign, without saving it. Give ``id`` to preview an edit."""
+        rule = MappingRule.objects.filter(pk=request.data.get("id")).first() if request.data.get("id") else None
+        serializer = MappingRuleSerializer(rule, data=request.data, partial=rule is not None)
+        serializer.is_valid(raise_exception=True)
+        candidate = rule or MappingRule()
+        for name, value in serializer.validated_data.items():
+            setattr(candidate, name, value)
+        preview = rule_preview(rule=candidate)
+        return Response(RulePreviewSerializer(_preview_payload(preview)).data)
+
+    @extend_schema(request=None, responses={200: {"type": "object", "properties": {"reassigned": {"type": "integer"}}}})
+    @action(detail=False, methods=["post"])
+    def apply(self, request):
+        """Run the enabled rules over the whole catalog now."""
+        return Response({"reassigned": rules_apply(actor=request.user)})
+
+
+def _preview_payload(preview, limit: int = 500) -> dict:
+    services = dict(Service.objects.values_list("id", "slug"))
+    teams = dict(Team.objects.values_list("id", "slug"))
+    return {
+        "matches": preview.matches,
+        "reassigned": len(preview.reassignments),
+        "reassignments": [
+            {
+                "alarm_id": item.alarm_id,
+                "arn": item.arn,
+                "name": item.name,
+                "service_before": services.get(item.service[0]),
+                "service_after": services.get(item.service[1]),
+                "owner_team_before": teams.get(item.team[0]),
+                "owner_team_after": teams.get(item.team[1]),
+                "service_rule": item.service_rule,
+                "owner_team_rule": item.team_rule,
+            }
+            for item in preview.reassignments[:limit]
+        ],
+    }
+
+
+class CoverageView(APIView):
+    """Coverage of the estate, per team and per service (see the coverage page)."""
+
+    @extend_schema(responses=CoverageSerializer)
+    def get(self, request):
+        return Response(CoverageSerializer(coverage_estate()).data)

@@ -267,3 +267,69 @@ def resources_assign(*, ruleset: RuleSet, account: AwsAccount | None = None, reg
     for (service_id, team_id), ids in groups.items():
         update_in_batches(Resource, ids, service_id=service_id, owner_team_id=team_id)
     return sum(len(ids) for ids in groups.values())
+
+
+@dataclass
+class RulePreview:
+    """What saving a rule would do: how many alarms it matches by itself, and who would be reassigned."""
+
+    matches: int
+    reassignments: list[Reassignment]
+
+
+def _rule_matches(compiled: CompiledRule) -> int:
+    scope = _scope(None, None)
+    inherited = _inherited_tags(scope)
+    rows = Alarm.objects.filter(scope).values_list("id", "name", "tags", "account__account_id")
+    return sum(
+        compiled.captured(name, tags or inherited.get(pk, {}), account) is not None for pk, name, tags, account in rows
+    )
+
+
+def rule_preview(*, rule: MappingRule) -> RulePreview:
+    """Dry run: the effect of saving ``rule`` (new, or an edit of a stored one) on top of the other rules."""
+    compiled = rule_compile(rule)
+    others = [r for r in MappingRule.objects.filter(enabled=True) if r.pk != rule.pk]
+    ruleset = ruleset_load([*others, rule] if rule.enabled else others)
+    return RulePreview(matches=_rule_matches(compiled), reassignments=rules_plan(ruleset=ruleset))
+
+
+def _rule_snapshot(rule: MappingRule) -> dict:
+    return {
+        "name": rule.name,
+        "position": rule.position,
+        "enabled": rule.enabled,
+        "match": rule.match,
+        "tag_key": rule.tag_key,
+        "pattern": rule.pattern,
+        "set_service": rule.set_service.slug if rule.set_service_id else None,
+        "set_team": rule.set_team.slug if rule.set_team_id else None,
+        "service_from_value": rule.service_from_value,
+        "team_from_value": rule.team_from_value,
+    }
+
+
+def mapping_rule_save(*, rule: MappingRule, actor) -> MappingRule:
+    """Validate and save a rule, audited. A rule that matches no alarm is refused: it is a typo."""
+    preview = rule_preview(rule=rule)
+    if preview.matches == 0:
+        raise ValidationError({"pattern": "This rule matches no alarm; check the tag, prefix or expression."})
+    with transaction.atomic():
+        before = _rule_snapshot(MappingRule.objects.get(pk=rule.pk)) if rule.pk else {}
+        rule.save()
+        audit_record(
+            actor=actor,
+            action="mapping_rule.save",
+            changes=[Change(alarm=None, target=f"mapping-rule:{rule.pk}", before=before, after=_rule_snapshot(rule))],
+        )
+    return rule
+
+
+def mapping_rule_delete(*, rule: MappingRule, actor) -> None:
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="mapping_rule.delete",
+            changes=[Change(alarm=None, target=f"mapping-rule:{rule.pk}", before=_rule_snapshot(rule), after={})],
+        )
+        rule.delete()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,13 +23,14 @@ from portal.db import bulk_upsert
 
 logger = logging.getLogger(__name__)
 
-UPSERT_FIELDS = [name for name in AWS_FIELDS if name != "account"] + ["deleted_at"]
+UPSERT_FIELDS = [name for name in AWS_FIELDS if name != "account"] + ["deleted_at", "actions_disabled_since"]
 
 
 @dataclass
 class ExistingAlarm:
     digest: str
     deleted: bool
+    actions_disabled_since: datetime | None = None
 
 
 def account_access(account: AwsAccount) -> aws.AccountAccess:
@@ -58,7 +59,11 @@ def sync_run_claim(
         return None
 
 
-def _alarm_row(record: aws.AlarmRecord, *, account: AwsAccount, region: str) -> Alarm:
+def _alarm_row(
+    record: aws.AlarmRecord, *, account: AwsAccount, region: str, known: ExistingAlarm | None, now: datetime
+) -> Alarm:
+    # Muted since the first sync that saw the actions disabled; cleared when they are enabled again.
+    muted_since = None if record.actions_enabled else (known and known.actions_disabled_since) or now
     return Alarm(
         arn=record.arn,
         account=account,
@@ -90,12 +95,15 @@ def _alarm_row(record: aws.AlarmRecord, *, account: AwsAccount, region: str) -> 
         stack_name=record.stack_name,
         aws_hash=record.digest,
         deleted_at=None,
+        actions_disabled_since=muted_since,
     )
 
 
 def _existing_alarms(account: AwsAccount, region: str) -> dict[str, ExistingAlarm]:
-    rows = Alarm.objects.filter(account=account, region=region).values_list("arn", "aws_hash", "deleted_at")
-    return {arn: ExistingAlarm(digest, deleted_at is not None) for arn, digest, deleted_at in rows}
+    rows = Alarm.objects.filter(account=account, region=region).values_list(
+        "arn", "aws_hash", "deleted_at", "actions_disabled_since"
+    )
+    return {arn: ExistingAlarm(digest, deleted is not None, muted) for arn, digest, deleted, muted in rows}
 
 
 def alarms_apply_page(
@@ -103,6 +111,7 @@ def alarms_apply_page(
 ) -> None:
     """Upsert the new and changed alarms of one page in one statement; count the rest as unchanged."""
     to_write: list[Alarm] = []
+    now = timezone.now()
     for record in records:
         if record.arn in seen:  # AWS may repeat an item across pages while alarms change under it
             continue
@@ -115,7 +124,7 @@ def alarms_apply_page(
             continue
         else:
             run.updated += 1
-        to_write.append(_alarm_row(record, account=run.account, region=run.region))
+        to_write.append(_alarm_row(record, account=run.account, region=run.region, known=known, now=now))
     bulk_upsert(to_write, unique_field="arn", update_fields=UPSERT_FIELDS)
 
 

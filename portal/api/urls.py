@@ -3,8 +3,9 @@
 from rest_framework.routers import DefaultRouter
 
 from alarms.api.urls import register as register_alarms
+from alarms.api.urls import urlpatterns as alarm_urls
 
 router = DefaultRouter()
 register_alarms(router)
 
-urlpatterns = router.urls
+urlpatterns = alarm_urls + router.urls

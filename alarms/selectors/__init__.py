@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 
 from alarms.choices import AlarmState
-from alarms.models import Alarm, AuditEntry, Service, SyncRun, Team
+from alarms.models import Alarm, AuditEntry, MappingRule, Resource, Service, SyncRun, Team
 
 LIVE = Q(deleted_at__isnull=True)
 
@@ -33,10 +33,20 @@ def service_list() -> QuerySet[Service]:
 
 
 def team_list() -> QuerySet[Team]:
-    return Team.objects.annotate(
+    return Team.objects.prefetch_related("members").annotate(
         alarm_count=Count("alarms", filter=Q(alarms__deleted_at__isnull=True)),
         service_count=Count("services", distinct=True),
     )
+
+
+def resource_list() -> QuerySet[Resource]:
+    return Resource.objects.select_related("account", "service", "owner_team").annotate(
+        alarm_count=Count("alarms", filter=Q(alarms__deleted_at__isnull=True))
+    )
+
+
+def mapping_rule_list() -> QuerySet[MappingRule]:
+    return MappingRule.objects.select_related("set_service", "set_team").order_by("position", "id")
 
 
 def sync_run_list() -> QuerySet[SyncRun]:
