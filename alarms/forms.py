@@ -1,6 +1,7 @@
 from django import forms
 
-from alarms.models import Alarm
+from alarms.choices import SignalKind, Tier
+from alarms.models import Alarm, MappingRule, Service, Team
 
 GUIDANCE = {
     "purpose_detects": "What goes wrong when it fires, in the words of the service. "
@@ -40,3 +41,59 @@ class AlarmGovernanceForm(forms.ModelForm):
             "purpose_action": forms.Textarea(attrs={"rows": 2}),
         }
         help_texts = GUIDANCE
+
+
+UNCHANGED = ""
+
+
+class BulkAssignForm(forms.Form):
+    """Fields to set on the selected alarms; a blank choice leaves the field as it is."""
+
+    scope = forms.ChoiceField(
+        choices=[("selected", "Selected alarms"), ("filtered", "Every alarm matching the filters")]
+    )
+    alarms = forms.ModelMultipleChoiceField(queryset=Alarm.objects.filter(deleted_at__isnull=True), required=False)
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.order_by("name"), required=False, empty_label="(unchanged)"
+    )
+    owner_team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"), required=False, empty_label="(unchanged)"
+    )
+    tier = forms.ChoiceField(choices=[(UNCHANGED, "(unchanged)"), *Tier.choices], required=False)
+    signal_kind = forms.ChoiceField(choices=[(UNCHANGED, "(unchanged)"), *SignalKind.choices], required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("scope") == "selected" and not data.get("alarms"):
+            raise forms.ValidationError("Select at least one alarm.")
+        if not any(data.get(name) for name in ("service", "owner_team", "tier", "signal_kind")):
+            raise forms.ValidationError("Choose what to set.")
+        return data
+
+    def values(self) -> dict:
+        return {
+            name: self.cleaned_data[name]
+            for name in ("service", "owner_team", "tier", "signal_kind")
+            if self.cleaned_data.get(name)
+        }
+
+
+class MappingRuleForm(forms.ModelForm):
+    class Meta:
+        model = MappingRule
+        fields = [
+            "position",
+            "name",
+            "enabled",
+            "match",
+            "tag_key",
+            "pattern",
+            "set_service",
+            "set_team",
+            "service_from_value",
+            "team_from_value",
+        ]
+        help_texts = {
+            "pattern": "Tag rules: the value (* for any). Prefix rules: the start of the name. Regular expressions: "
+            "named groups (?P<service>…) and (?P<team>…) can supply the slug. Account rules: the 12-digit id.",
+        }

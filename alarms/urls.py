@@ -1,13 +1,20 @@
 from django.urls import path
 
-from alarms import views
+from alarms.views import catalog, ownership
 
 urlpatterns = [
-    path("alarms/", views.alarm_list, name="alarm-list"),
-    path("alarms/<int:pk>/", views.alarm_detail, name="alarm-detail"),
-    path("alarms/<int:pk>/governance/", views.alarm_governance, name="alarm-governance"),
-    path("services/", views.service_list, name="service-list"),
-    path("services/<slug:slug>/", views.service_detail, name="service-detail"),
-    path("sync-runs/", views.sync_run_list, name="sync-run-list"),
-    path("sync-runs/now/", views.sync_now, name="sync-now"),
+    path("alarms/", catalog.alarm_list, name="alarm-list"),
+    path("alarms/bulk/", ownership.alarm_bulk_assign, name="alarm-bulk-assign"),
+    path("alarms/<int:pk>/", catalog.alarm_detail, name="alarm-detail"),
+    path("alarms/<int:pk>/governance/", catalog.alarm_governance, name="alarm-governance"),
+    path("services/", catalog.service_list, name="service-list"),
+    path("services/<slug:slug>/", catalog.service_detail, name="service-detail"),
+    path("sync-runs/", catalog.sync_run_list, name="sync-run-list"),
+    path("sync-runs/now/", catalog.sync_now, name="sync-now"),
+    path("rules/", ownership.rule_list, name="rule-list"),
+    path("rules/new/", ownership.rule_edit, name="rule-new"),
+    path("rules/apply/", ownership.rules_run, name="rules-apply"),
+    path("rules/<int:pk>/", ownership.rule_edit, name="rule-edit"),
+    path("rules/<int:pk>/delete/", ownership.rule_delete, name="rule-delete"),
+    path("coverage/", ownership.coverage, name="coverage"),
 ]

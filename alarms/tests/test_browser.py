@@ -65,3 +65,35 @@ def test_log_in_and_filter_alarms_by_owner_team(page, live_server, django_user_m
     shown = page.locator("#alarm-table td.name").all_inner_texts()
     assert sorted(shown) == sorted(Alarm.objects.filter(owner_team=catalog["team"]).values_list("name", flat=True))
     assert not any(name.startswith("search") for name in shown)
+
+
+def test_bulk_assign_a_filtered_set_of_alarms_to_a_team(page, live_server, django_user_model, catalog, make_alarms):
+    from django.contrib.auth.models import Permission
+
+    from alarms.models import Team
+
+    editor = django_user_model.objects.create_user("eddie", password="pw-eddie-123")
+    editor.user_permissions.add(Permission.objects.get(codename="change_alarm_governance"))
+    Team.objects.create(slug="storefront", name="Storefront")
+    make_alarms(catalog["account"], 3, prefix="search-prod")
+    make_alarms(catalog["account"], 2, prefix="cart-prod")
+
+    page.goto(f"{live_server.url}/accounts/login/?next=/alarms/")
+    page.fill("#id_username", "eddie")
+    page.fill("#id_password", "pw-eddie-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/alarms/")
+    page.fill("input[name=search]", "search-prod")
+    page.click("#alarm-filters button[type=submit]")
+    page.wait_for_url("**search=search-prod**")
+
+    page.check("#select-all")
+    page.select_option("#bulk-form select[name=owner_team]", label="Storefront")
+    page.click("#bulk-form button[type=submit]")
+    page.wait_for_selector(".flash-success")
+
+    assert "Updated 3 of 3 alarms" in page.inner_text(".flash-success")
+    assert set(Alarm.objects.filter(owner_team__slug="storefront").values_list("name", flat=True)) == {
+        f"search-prod-{i}-Errors" for i in range(3)
+    }
+    assert not Alarm.objects.filter(name__startswith="cart", owner_team__isnull=False).exists()

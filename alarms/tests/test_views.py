@@ -9,7 +9,18 @@ from alarms.models import Alarm, AuditEntry, SyncRun
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/", "/alarms/", "/services/", "/sync-runs/", "/services/checkout/", "/alarms/1/", "/alarms/1/governance/"]
+PAGES = [
+    "/",
+    "/alarms/",
+    "/services/",
+    "/sync-runs/",
+    "/services/checkout/",
+    "/alarms/1/",
+    "/alarms/1/governance/",
+    "/rules/",
+    "/rules/new/",
+    "/coverage/",
+]
 
 
 @pytest.mark.parametrize("url", PAGES)

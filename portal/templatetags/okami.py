@@ -35,3 +35,9 @@ def page_query(context, number: int):
     query = context["request"].GET.copy()
     query["page"] = number
     return query.urlencode()
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    """``mapping[key]`` in a template (None when missing)."""
+    return mapping.get(key) if mapping else None

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from alarms import selectors
 from alarms.choices import AlarmState
 from alarms.filtersets import AlarmFilterSet, SyncRunFilterSet
-from alarms.forms import AlarmGovernanceForm
+from alarms.forms import AlarmGovernanceForm, BulkAssignForm
 from alarms.models import Alarm
 from alarms.permissions import can_edit_governance
 from alarms.services.governance import alarm_update_governance
@@ -24,11 +24,20 @@ def _page(request, queryset):
 
 
 def alarm_list(request):
-    filterset = AlarmFilterSet(request.GET or None, queryset=selectors.alarm_list().order_by("name", "id"))
+    filterset = AlarmFilterSet(
+        request.GET or None, queryset=selectors.alarm_list().order_by("name", "id"), request=request
+    )
+    can_edit = can_edit_governance(request.user)
     return render(
         request,
         "alarms/alarm_list.html",
-        {"filter": filterset, "page": _page(request, filterset.qs), "can_edit": can_edit_governance(request.user)},
+        {
+            "filter": filterset,
+            "page": _page(request, filterset.qs),
+            "can_edit": can_edit,
+            "bulk_form": BulkAssignForm() if can_edit else None,
+            "query": request.GET.urlencode(),
+        },
     )
 
 

@@ -1,0 +1,107 @@
+"""Ownership pages: bulk assignment, mapping rules with a dry run, coverage."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from alarms import selectors
+from alarms.filtersets import AlarmFilterSet
+from alarms.forms import BulkAssignForm, MappingRuleForm
+from alarms.models import MappingRule, Service, Team
+from alarms.permissions import can_edit_governance
+from alarms.selectors.coverage import coverage_estate
+from alarms.services.bulk import MAX_ALARMS, alarms_bulk_assign
+from alarms.services.mapping import mapping_rule_delete, mapping_rule_save, rule_preview, rules_apply
+
+PREVIEW_ROWS = 50
+
+
+def _require_editor(request) -> None:
+    if not can_edit_governance(request.user):
+        raise PermissionDenied("You need the permission to change alarm governance.")
+
+
+@require_POST
+def alarm_bulk_assign(request):
+    _require_editor(request)
+    form = BulkAssignForm(request.POST)
+    back = f"/alarms/?{request.POST.get('query', '')}"
+    if not form.is_valid():
+        messages.error(request, " ".join(form.non_field_errors()) or "Check the bulk assignment form.")
+        return redirect(back)
+    if form.cleaned_data["scope"] == "filtered":
+        filterset = AlarmFilterSet(
+            QueryDict(request.POST.get("query", "")), queryset=selectors.alarm_list(), request=request
+        )
+        ids = list(filterset.qs.values_list("id", flat=True)[: MAX_ALARMS + 1])
+    else:
+        ids = [alarm.pk for alarm in form.cleaned_data["alarms"]]
+    try:
+        changed = alarms_bulk_assign(alarm_ids=ids, actor=request.user, **form.values())
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(back)
+    messages.success(request, f"Updated {changed} of {len(ids)} alarms.")
+    return redirect(back)
+
+
+def rule_list(request):
+    return render(
+        request,
+        "alarms/rule_list.html",
+        {"rules": selectors.mapping_rule_list(), "can_edit": can_edit_governance(request.user)},
+    )
+
+
+def rule_edit(request, pk: int | None = None):
+    """Create or edit a rule. "Preview" shows what it would reassign; "Save" validates, saves and audits."""
+    _require_editor(request)
+    rule = get_object_or_404(MappingRule, pk=pk) if pk else MappingRule()
+    form = MappingRuleForm(request.POST or None, instance=rule)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        candidate = form.save(commit=False)
+        try:
+            if "preview" in request.POST:
+                preview = rule_preview(rule=candidate)
+            else:
+                mapping_rule_save(rule=candidate, actor=request.user)
+                messages.success(request, f"Rule “{candidate.name}” saved. Apply the rules to reassign alarms.")
+                return redirect("rule-list")
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+    return render(
+        request,
+        "alarms/rule_form.html",
+        {
+            "form": form,
+            "rule": rule,
+            "preview": preview,
+            "preview_rows": preview.reassignments[:PREVIEW_ROWS] if preview else [],
+            "services": dict(Service.objects.values_list("id", "name")),
+            "teams": dict(Team.objects.values_list("id", "name")),
+        },
+    )
+
+
+@require_POST
+def rule_delete(request, pk: int):
+    _require_editor(request)
+    mapping_rule_delete(rule=get_object_or_404(MappingRule, pk=pk), actor=request.user)
+    messages.success(request, "Rule deleted.")
+    return redirect("rule-list")
+
+
+@require_POST
+def rules_run(request):
+    _require_editor(request)
+    changed = rules_apply(actor=request.user)
+    messages.success(request, f"Rules applied: {changed} alarms reassigned.")
+    return redirect("rule-list")
+
+
+def coverage(request):
+    return render(request, "alarms/coverage.html", {"coverage": coverage_estate()})
