@@ -1,4 +1,4 @@
-"""Database operations the ORM has, but too slowly for the sync's hot path."""
+"""Database writes the ORM has, but too slowly for the sync's and the rules' hot paths."""
 
 from __future__ import annotations
 
@@ -12,11 +12,27 @@ from django.db import connections, models, router
 def bulk_upsert(objs: Sequence[models.Model], *, unique_field: str, update_fields: Sequence[str]) -> int:
     """Insert the rows, or update ``update_fields`` of the rows whose ``unique_field`` already exists.
 
-    The same ``INSERT … ON CONFLICT … DO UPDATE`` as ``bulk_create(update_conflicts=True)``, without
-    its per-value cost: with forty columns, Django spends far longer preparing and quoting each value
-    than the database spends writing the rows. PostgreSQL gets all rows as one JSON document that it
-    expands itself; SQLite gets one executemany. Returns the number of rows sent.
+    The same ``INSERT … ON CONFLICT … DO UPDATE`` as ``bulk_create(update_conflicts=True)``, without its
+    per-value cost: with forty columns, Django spends far longer preparing and quoting each value than the
+    database spends writing the rows. Returns the number of rows sent.
     """
+    if not objs:
+        return 0
+    meta = type(objs[0])._meta
+    quote = connections[router.db_for_write(type(objs[0]))].ops.quote_name
+    on_conflict = f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO UPDATE SET " + ", ".join(
+        f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (meta.get_field(name).column for name in update_fields)
+    )
+    return _insert(objs, on_conflict)
+
+
+def bulk_insert(objs: Sequence[models.Model]) -> int:
+    """Plain INSERT of many rows (audit entries), through the same fast path."""
+    return _insert(objs, "")
+
+
+def _insert(objs: Sequence[models.Model], on_conflict: str) -> int:
+    """PostgreSQL gets all rows as one JSON document that it expands itself; SQLite one executemany."""
     if not objs:
         return 0
     model = type(objs[0])
@@ -26,9 +42,6 @@ def bulk_upsert(objs: Sequence[models.Model], *, unique_field: str, update_field
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     table = quote(meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
-    on_conflict = f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO UPDATE SET " + ", ".join(
-        f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (meta.get_field(n).column for n in update_fields)
-    )
     # Only identifiers from the model's own metadata, quoted by the backend, go into the SQL text.
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -53,4 +66,4 @@ def update_in_batches(model: type[models.Model], ids: Sequence[int], batch: int 
 def _json(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} through bulk_upsert")
+    raise TypeError(f"cannot store {type(value).__name__} through a bulk insert")

@@ -25,7 +25,9 @@ def aws_account_register(
         audit_record(
             actor=actor,
             action="aws_account.register",
-            changes=[Change(alarm=None, target=f"aws-account:{account_id}", before=before, after=_snapshot(account))],
+            changes=[
+                Change(alarm_id=None, target=f"aws-account:{account_id}", before=before, after=_snapshot(account))
+            ],
         )
     return account
 

@@ -7,18 +7,19 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from alarms.models import Alarm, AuditEntry
+from alarms.models import AuditEntry
+from portal.db import bulk_insert
 
 
 @dataclass(frozen=True)
 class Change:
-    alarm: Alarm | None
+    alarm_id: int | None
     target: str
     before: dict
     after: dict
 
 
-def audit_record(*, actor, action: str, changes: Iterable[Change]) -> list[AuditEntry]:
+def audit_record(*, actor, action: str, changes: Iterable[Change]) -> int:
     """Write one audit entry per change, all with the same timestamp, in one statement."""
     at = timezone.now()
     actor_name = getattr(actor, "get_username", lambda: "system")() if actor else "system"
@@ -28,11 +29,11 @@ def audit_record(*, actor, action: str, changes: Iterable[Change]) -> list[Audit
             actor_name=actor_name,
             at=at,
             action=action,
-            alarm=change.alarm,
+            alarm_id=change.alarm_id,
             target=change.target,
             before=change.before,
             after=change.after,
         )
         for change in changes
     ]
-    return AuditEntry.objects.bulk_create(entries)
+    return bulk_insert(entries)

@@ -83,11 +83,9 @@ def alarms_bulk_assign(*, alarm_ids: list[int], actor, **values) -> int:
                     name = column.removesuffix("_id")
                     readable_before[name] = row.get(f"{name}__slug") if column.endswith("_id") else row[column]
                 after = dict(_readable(c, columns[c], slugs) for c in before)
-                changes.append(
-                    Change(alarm=Alarm(pk=row["pk"]), target=row["arn"], before=readable_before, after=after)
-                )
+                changes.append(Change(alarm_id=row["pk"], target=row["arn"], before=readable_before, after=after))
             if changes:
-                Alarm.objects.filter(pk__in=[c.alarm.pk for c in changes]).update(**columns)
+                Alarm.objects.filter(pk__in=[c.alarm_id for c in changes]).update(**columns)
                 audit_record(actor=actor, action="alarm.bulk_assign", changes=changes)
             changed_total += len(changes)
     return changed_total

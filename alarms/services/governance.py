@@ -42,7 +42,9 @@ def alarm_update_governance(*, alarm: Alarm, actor, **values) -> Alarm:
         audit_record(
             actor=actor,
             action="alarm.governance",
-            changes=[Change(alarm=locked, target=locked.arn, before=before, after=_snapshot(locked, list(before)))],
+            changes=[
+                Change(alarm_id=locked.pk, target=locked.arn, before=before, after=_snapshot(locked, list(before)))
+            ],
         )
     return locked
 

@@ -155,6 +155,8 @@ class Reassignment:
     team: tuple[int | None, int | None]
     service_rule: str
     team_rule: str
+    service_source: str = ""  # after
+    team_source: str = ""
 
 
 def _scope(account: AwsAccount | None, region: str | None) -> Q:
@@ -200,16 +202,24 @@ def rules_plan(*, ruleset: RuleSet, account: AwsAccount | None = None, region: s
         if (new_service, new_team) != (service_id, team_id):
             plan.append(
                 Reassignment(
-                    pk,
-                    arn,
-                    name,
-                    (service_id, new_service),
-                    (team_id, new_team),
-                    outcome.service_rule,
-                    outcome.team_rule,
+                    alarm_id=pk,
+                    arn=arn,
+                    name=name,
+                    service=(service_id, new_service),
+                    team=(team_id, new_team),
+                    service_rule=outcome.service_rule,
+                    team_rule=outcome.team_rule,
+                    service_source=_source(service_source, new_service),
+                    team_source=_source(team_source, new_team),
                 )
             )
     return plan
+
+
+def _source(current: str, value: int | None) -> str:
+    if current == MANUAL:
+        return MANUAL
+    return RULE if value is not None else AssignmentSource.NONE
 
 
 def rules_apply(*, account: AwsAccount | None = None, region: str | None = None, actor=None) -> int:
@@ -221,28 +231,26 @@ def rules_apply(*, account: AwsAccount | None = None, region: str | None = None,
     plan = rules_plan(ruleset=ruleset, account=account, region=region)
     groups: dict[tuple, list[int]] = defaultdict(list)
     for item in plan:
-        groups[(item.service[1], item.team[1])].append(item.alarm_id)
+        groups[(item.service[1], item.service_source, item.team[1], item.team_source)].append(item.alarm_id)
     with transaction.atomic():
-        # Manual values are already carried unchanged in the plan, so whole groups can be written.
-        for (service_id, team_id), ids in groups.items():
-            update_in_batches(Alarm, ids, service_id=service_id, owner_team_id=team_id)
-        _sources_fix(ids=[i.alarm_id for i in plan])
+        # Manual values are carried unchanged in the plan, so each group is one UPDATE.
+        for (service_id, service_source, team_id, team_source), ids in groups.items():
+            update_in_batches(
+                Alarm,
+                ids,
+                service_id=service_id,
+                service_source=service_source,
+                owner_team_id=team_id,
+                owner_team_source=team_source,
+            )
         audit_record(actor=actor, action="alarm.rules", changes=[_change(item) for item in plan])
         resources_assign(ruleset=ruleset, account=account, region=region)
     return len(plan)
 
 
-def _sources_fix(*, ids: list[int]) -> None:
-    """Mark rule-set values as coming from a rule, unset values as unassigned; manual ones stay manual."""
-    for field_name, source in (("service", "service_source"), ("owner_team", "owner_team_source")):
-        scope = Alarm.objects.filter(id__in=ids).exclude(**{source: MANUAL})
-        scope.filter(**{f"{field_name}__isnull": False}).update(**{source: RULE})
-        scope.filter(**{f"{field_name}__isnull": True}).update(**{source: AssignmentSource.NONE})
-
-
 def _change(item: Reassignment) -> Change:
     return Change(
-        alarm=Alarm(pk=item.alarm_id),
+        alarm_id=item.alarm_id,
         target=item.arn,
         before={"service": item.service[0], "owner_team": item.team[0]},
         after={
@@ -320,7 +328,9 @@ def mapping_rule_save(*, rule: MappingRule, actor) -> MappingRule:
         audit_record(
             actor=actor,
             action="mapping_rule.save",
-            changes=[Change(alarm=None, target=f"mapping-rule:{rule.pk}", before=before, after=_rule_snapshot(rule))],
+            changes=[
+                Change(alarm_id=None, target=f"mapping-rule:{rule.pk}", before=before, after=_rule_snapshot(rule))
+            ],
         )
     return rule
 
@@ -330,6 +340,6 @@ def mapping_rule_delete(*, rule: MappingRule, actor) -> None:
         audit_record(
             actor=actor,
             action="mapping_rule.delete",
-            changes=[Change(alarm=None, target=f"mapping-rule:{rule.pk}", before=_rule_snapshot(rule), after={})],
+            changes=[Change(alarm_id=None, target=f"mapping-rule:{rule.pk}", before=_rule_snapshot(rule), after={})],
         )
         rule.delete()
