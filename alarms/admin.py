@@ -3,7 +3,7 @@ accounts) is read-only here and changed through the portal's pages, API or comma
 
 from django.contrib import admin
 
-from alarms.models import Alarm, AuditEntry, AwsAccount, Service, SyncRun, Team
+from alarms.models import Alarm, AuditEntry, AwsAccount, Resource, Service, SyncRun, Team
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -22,6 +22,7 @@ class TeamAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "chat_channel")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("members",)
 
 
 @admin.register(Service)
@@ -42,6 +43,14 @@ class AwsAccountAdmin(ReadOnlyAdmin):
 class AlarmAdmin(ReadOnlyAdmin):
     list_display = ("name", "account", "region", "state", "service", "owner_team", "tier", "deleted_at")
     list_filter = ("state", "region", "tier", "alarm_type")
+    search_fields = ("name", "arn")
+    list_select_related = ("account", "service", "owner_team")
+
+
+@admin.register(Resource)
+class ResourceAdmin(ReadOnlyAdmin):
+    list_display = ("name", "kind", "account", "region", "service", "owner_team", "deleted_at")
+    list_filter = ("kind", "region")
     search_fields = ("name", "arn")
     list_select_related = ("account", "service", "owner_team")
 

@@ -180,3 +180,23 @@ def test_a_run_abandoned_by_a_lost_worker_stops_blocking_its_key(estate, setting
     lost.refresh_from_db()
     assert lost.status == SyncStatus.FAILED
     assert "abandoned" in lost.error
+
+
+def test_muted_alarm_keeps_the_time_its_actions_were_first_seen_disabled(estate):
+    sync_everything()
+    cloudwatch = aws.client("cloudwatch", access=member(ACCOUNTS[0]), region=REGIONS[0])
+    cloudwatch.disable_alarm_actions(AlarmNames=["cart-addItem-Errors"])
+    arn = f"arn:aws:cloudwatch:{REGIONS[0]}:{ACCOUNTS[0]}:alarm:cart-addItem-Errors"
+
+    sync_everything()
+    muted = Alarm.objects.get(arn=arn)
+    assert not muted.actions_enabled
+    first_seen = muted.actions_disabled_since
+    assert first_seen is not None
+
+    sync_everything()
+    assert Alarm.objects.get(arn=arn).actions_disabled_since == first_seen
+
+    cloudwatch.enable_alarm_actions(AlarmNames=["cart-addItem-Errors"])
+    sync_everything()
+    assert Alarm.objects.get(arn=arn).actions_disabled_since is None

@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from alarms.choices import RuleMatch
-from alarms.models import MappingRule, Service, Team
+from alarms.choices import RuleMatch, SignalKind, Tier
+from alarms.models import Alarm, MappingRule, Service, Team
+from alarms.services.governance import alarm_update_governance
 from portal.demo.estate import SERVICES, TEAMS
 
 DEFAULT_PASSWORD = "okami-demo"  # noqa: S105 (a local demo login, printed on start)
@@ -57,6 +58,29 @@ def create_demo_rules() -> None:
         MappingRule.objects.update_or_create(name=rule["name"], defaults=rule)
 
 
+# Services whose teams already did the work: their API 5xx alarms are the customer-facing symptom and page.
+# The others show up on the coverage page as services nobody would be paged for.
+COVERED_SERVICES = ("checkout", "payments-api", "cart", "catalog", "orders", "identity")
+
+
+def apply_demo_governance(actor) -> int:
+    """What those teams decided, recorded through the same audited service the purpose form uses."""
+    symptoms = Alarm.objects.filter(
+        service__slug__in=COVERED_SERVICES, metric_name="5XXError", deleted_at__isnull=True, tier=""
+    )
+    for alarm in symptoms:
+        alarm_update_governance(
+            alarm=alarm,
+            actor=actor,
+            signal_kind=SignalKind.SYMPTOM,
+            tier=Tier.PAGE,
+            purpose_detects="The API answers customers with server errors (5xx).",
+            purpose_customer_impact="Customers cannot complete what they came for.",
+            purpose_action="Open the service dashboard, find the failing dependency, roll back a new deploy.",
+        )
+    return len(symptoms)
+
+
 @transaction.atomic
 def create_demo_users() -> list[DemoLogin]:
     password = os.environ.get("OKAMI_DEMO_PASSWORD") or DEFAULT_PASSWORD
@@ -71,5 +95,6 @@ def create_demo_users() -> list[DemoLogin]:
         user.save()
         if role == "editor":
             user.groups.add(editors)
+            user.teams.add(*Team.objects.filter(slug__in=("payments", "storefront")))
         logins.append(DemoLogin(username, password, role))
     return logins

@@ -13,6 +13,7 @@ import sys
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
@@ -20,7 +21,12 @@ from alarms.services.accounts import aws_account_register
 from alarms.services.refresh import catalog_refresh
 from alarms.services.sync import sync_targets
 from portal.demo.estate import build_demo_estate, demo_accounts
-from portal.demo.people import create_demo_rules, create_demo_teams_and_services, create_demo_users
+from portal.demo.people import (
+    apply_demo_governance,
+    create_demo_rules,
+    create_demo_teams_and_services,
+    create_demo_users,
+)
 from portal.localaws import free_port, local_aws_environ, start_local_aws
 
 STOP_TIMEOUT_SECONDS = 10
@@ -38,9 +44,9 @@ class Command(BaseCommand):
         started = time.monotonic()
         self.say("Preparing the database")
         call_command("migrate", interactive=False, verbosity=0)
-        logins = create_demo_users()
         create_demo_teams_and_services()
         create_demo_rules()
+        logins = create_demo_users()
 
         local = start_local_aws(aws_port if _port_free(aws_port) else free_port())
         children: list[subprocess.Popen] = []
@@ -66,6 +72,8 @@ class Command(BaseCommand):
                         f"{run.created} new, {run.updated} changed, {run.unchanged} unchanged, {run.deleted} deleted; "
                         f"{result.links.orphaned} orphaned, {result.reassigned} assigned by rules"
                     )
+                covered = apply_demo_governance(get_user_model().objects.get(username="admin"))
+                self.say(f"  {covered} customer-facing alarms marked symptom / page by their teams")
             children = self.start_children(host, port, {**os.environ, **local.environ})
             self.wait_until_serving(host, port, children)
             self.banner(host, port, logins, time.monotonic() - started)
