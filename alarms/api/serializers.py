@@ -191,8 +191,7 @@ class ReassignmentSerializer(serializers.Serializer):
     service_after = serializers.CharField(allow_null=True)
     owner_team_before = serializers.CharField(allow_null=True)
     owner_team_after = serializers.CharField(allow_null=True)
-    service_rule = serializers.CharField()
-    owner_team_rule = serializers.CharField()
+    owner_team_from_service = serializers.BooleanField(help_text="No rule named an owner: the service's team.")
 
 
 class RulePreviewSerializer(serializers.Serializer):

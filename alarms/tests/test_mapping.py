@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from alarms.choices import ResourceKind, RuleMatch
 from alarms.models import Alarm, AuditEntry, MappingRule, Resource, Service, Team
 from alarms.services.governance import alarm_update_governance
-from alarms.services.mapping import rule_compile, rules_apply
+from alarms.services.mapping import rule_validate, rules_apply
 
 pytestmark = pytest.mark.django_db
 
@@ -133,5 +133,5 @@ def test_account_rule(org):
 )
 def test_bad_rules_are_refused_with_the_field_named(fields, error_field):
     with pytest.raises(ValidationError) as raised:
-        rule_compile(MappingRule(name="bad", **fields))
+        rule_validate(MappingRule(name="bad", **fields))
     assert error_field in raised.value.message_dict

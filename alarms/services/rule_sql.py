@@ -1,0 +1,192 @@
+"""Mapping rules compiled to SQL, so that a run over the whole catalog is a few set-based statements.
+
+Each field (service, owner team) becomes one expression: ``COALESCE(rule_1, rule_2, …)`` where ``rule_i``
+is ``CASE WHEN <rule matches> THEN <the service or team it names> END``. A rule that matches but names a
+service or team that does not exist yields NULL, so the next rule gets its chance: COALESCE picks the
+first rule that matches *and* resolves, which is the rule order's meaning. The owner falls back to the
+team of the alarm's (new) service.
+
+Rows are read from ``base``: live alarms (or resources) with their *effective tags*: their own, or, for an
+alarm with none, those of the first live resource it watches. PostgreSQL and SQLite differ only in JSON
+access and regular expressions; SQLite's REGEXP is Python's ``re`` (Django registers it) and PostgreSQL
+runs the same patterns as POSIX AREs, with named groups turned into numbered ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
+
+from alarms.choices import RuleMatch
+
+NAMED_GROUP = re.compile(r"\(\?P<(\w+)>")
+
+
+@receiver(connection_created)
+def _register_sqlite_functions(sender, connection, **kwargs):
+    """SQLite has no regex capture: give it one, in Python, the same ``re`` its REGEXP uses."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("okami_regex_group", 3, _regex_group, deterministic=True)
+
+
+def _regex_group(pattern: str, text: str, group: str) -> str | None:
+    found = re.search(pattern, text or "")
+    if not found:
+        return None
+    return found.group(group) if group in found.groupdict() else found.group(0)
+
+
+@dataclass(frozen=True)
+class Fragment:
+    sql: str
+    params: tuple = ()
+
+
+class Dialect:
+    """The few SQL spellings that differ between PostgreSQL and SQLite."""
+
+    def __init__(self, vendor: str):
+        self.postgres = vendor == "postgresql"
+
+    def tag(self, column: str, key: str) -> Fragment:
+        if self.postgres:
+            return Fragment(f"({column} ->> %s)", (key,))
+        return Fragment(f"json_extract({column}, %s)", ('$."' + key.replace('"', '""') + '"',))
+
+    @property
+    def empty_tags(self) -> str:
+        return "'{}'::jsonb" if self.postgres else "'{}'"
+
+    def regex_match(self, column: str, pattern: str) -> Fragment:
+        if self.postgres:
+            return Fragment(f"({column} ~ %s)", (postgres_pattern(pattern)[0],))
+        return Fragment(f"({column} REGEXP %s)", (pattern,))
+
+    def regex_group(self, column: str, pattern: str, group: str) -> Fragment:
+        if self.postgres:
+            translated, groups = postgres_pattern(pattern)
+            # The whole pattern is wrapped in group 1, so a missing named group falls back to the whole match.
+            return Fragment(f"((regexp_match({column}, %s))[{int(groups.get(group, 1))}])", (translated,))
+        return Fragment(f"okami_regex_group(%s, {column}, %s)", (pattern, group))
+
+
+def postgres_pattern(pattern: str) -> tuple[str, dict[str, int]]:
+    """Python's named groups as PostgreSQL numbered groups, the whole pattern as group 1."""
+    compiled = re.compile(pattern)
+    groups = {name: index + 1 for name, index in compiled.groupindex.items()}
+    return "(" + NAMED_GROUP.sub("(", pattern) + ")", groups
+
+
+def _match(rule, dialect: Dialect) -> Fragment:
+    if rule.match == RuleMatch.TAG:
+        value = dialect.tag("b.etags", rule.tag_key)
+        if rule.pattern in ("", "*"):
+            return Fragment(f"({value.sql} IS NOT NULL)", value.params)
+        return Fragment(f"({value.sql} = %s)", (*value.params, rule.pattern))
+    if rule.match == RuleMatch.NAME_PREFIX:
+        return Fragment("(substr(b.name, 1, %s) = %s)", (len(rule.pattern), rule.pattern))
+    if rule.match == RuleMatch.NAME_REGEX:
+        return dialect.regex_match("b.name", rule.pattern)
+    return Fragment("(b.account_ref = %s)", (rule.pattern,))
+
+
+def _value(rule, group: str, dialect: Dialect) -> Fragment:
+    """The text a from-value rule turns into a slug: the tag's value or the regular expression's group."""
+    if rule.match == RuleMatch.TAG:
+        return dialect.tag("b.etags", rule.tag_key)
+    return dialect.regex_group("b.name", rule.pattern, group)
+
+
+def _field_expression(rules, field: str, dialect: Dialect) -> Fragment:
+    """COALESCE over the rules that can set ``field`` ("service" or "team"); NULL when none can."""
+    table = "alarms_service" if field == "service" else "alarms_team"
+    parts, params = [], []
+    for rule in rules:
+        fixed = rule.set_service_id if field == "service" else rule.set_team_id
+        from_value = rule.service_from_value if field == "service" else rule.team_from_value
+        if not fixed and not from_value:
+            continue
+        match = _match(rule, dialect)
+        if fixed:
+            parts.append(f"CASE WHEN {match.sql} THEN CAST(%s AS BIGINT) END")
+            params += [*match.params, fixed]
+        else:
+            value = _value(rule, field, dialect)
+            parts.append(f"CASE WHEN {match.sql} THEN (SELECT x.id FROM {table} x WHERE x.slug = {value.sql}) END")
+            params += [*match.params, *value.params]
+    if not parts:
+        return Fragment("CAST(NULL AS BIGINT)")  # typed, or PostgreSQL makes a CTE column of it text
+    if len(parts) == 1:
+        return Fragment(parts[0], tuple(params))
+    return Fragment(f"COALESCE({', '.join(parts)})", tuple(params))
+
+
+def _alarm_base(dialect: Dialect, scope_sql: str) -> str:
+    empty = dialect.empty_tags
+    return f"""
+        SELECT a.id, a.arn, a.name, acc.account_id AS account_ref,
+               a.service_id, a.service_source, a.owner_team_id, a.owner_team_source,
+               CASE WHEN a.tags = {empty} THEN COALESCE(
+                   (SELECT r.tags FROM alarms_alarm_resources l JOIN alarms_resource r ON r.id = l.resource_id
+                     WHERE l.alarm_id = a.id AND r.deleted_at IS NULL ORDER BY r.id LIMIT 1), {empty})
+               ELSE a.tags END AS etags
+        FROM alarms_alarm a JOIN alarms_awsaccount acc ON acc.id = a.account_id
+        WHERE a.deleted_at IS NULL {scope_sql}"""
+
+
+def assignment_query(rules, *, account_pk: int | None = None, region: str | None = None) -> Fragment:
+    """SELECT id, arn, name, service before/after, team before/after (and sources) for every live alarm.
+
+    Manual values are carried as they are; the owner falls back to the team of the resulting service.
+    """
+    dialect = Dialect(connection.vendor)
+    scope, scope_params = "", []
+    if account_pk is not None:
+        scope, scope_params = scope + " AND a.account_id = %s", [*scope_params, account_pk]
+    if region:
+        scope, scope_params = scope + " AND a.region = %s", [*scope_params, region]
+    service = _field_expression(rules, "service", dialect)
+    team = _field_expression(rules, "team", dialect)
+    sql = f"""
+        WITH b AS MATERIALIZED ({_alarm_base(dialect, scope)}),
+        s AS MATERIALIZED (
+            SELECT b.*, CASE WHEN b.service_source = 'manual' THEN b.service_id ELSE {service.sql} END AS new_service,
+                   CASE WHEN b.owner_team_source = 'manual' THEN b.owner_team_id ELSE {team.sql} END AS rule_team
+            FROM b)
+        SELECT s.id, s.arn, s.name, s.service_id, s.new_service, s.owner_team_id,
+               COALESCE(s.rule_team, (SELECT x.team_id FROM alarms_service x WHERE x.id = s.new_service)) AS new_team,
+               s.service_source, s.owner_team_source, s.rule_team IS NULL AS team_from_service
+        FROM s"""
+    return Fragment(sql, (*scope_params, *service.params, *team.params))
+
+
+def match_count_query(rule) -> Fragment:
+    """How many live alarms one rule matches by itself."""
+    dialect = Dialect(connection.vendor)
+    match = _match(rule, dialect)
+    sql = f"WITH b AS MATERIALIZED ({_alarm_base(dialect, '')}) SELECT COUNT(*) FROM b WHERE {match.sql}"
+    return Fragment(sql, match.params)
+
+
+def resource_assignment_update(rules) -> Fragment:
+    """One UPDATE giving every live resource the service and owner the rules give for its own tags."""
+    dialect = Dialect(connection.vendor)
+    service = _field_expression(rules, "service", dialect)
+    team = _field_expression(rules, "team", dialect)
+    distinct = "IS DISTINCT FROM" if dialect.postgres else "IS NOT"
+    sql = f"""
+        WITH b AS MATERIALIZED (
+            SELECT r.id, r.name, acc.account_id AS account_ref, r.tags AS etags
+            FROM alarms_resource r JOIN alarms_awsaccount acc ON acc.id = r.account_id WHERE r.deleted_at IS NULL),
+        n AS MATERIALIZED (SELECT b.id, {service.sql} AS service_id, {team.sql} AS team_id FROM b)
+        UPDATE alarms_resource SET service_id = n.service_id,
+               owner_team_id = COALESCE(n.team_id, (SELECT x.team_id FROM alarms_service x WHERE x.id = n.service_id))
+        FROM n WHERE n.id = alarms_resource.id
+          AND (alarms_resource.service_id {distinct} n.service_id
+               OR alarms_resource.owner_team_id {distinct}
+                  COALESCE(n.team_id, (SELECT x.team_id FROM alarms_service x WHERE x.id = n.service_id)))"""
+    return Fragment(sql, (*service.params, *team.params))
