@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from alarms.choices import AssignmentSource, RuleMatch
@@ -59,8 +59,6 @@ def rule_validate(rule: MappingRule) -> None:
 
 
 def _postgres_accepts(pattern: str) -> bool:
-    from django.db import DatabaseError
-
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT '' ~ %s", [rule_sql.postgres_pattern(pattern)[0]])
