@@ -213,6 +213,11 @@ def bench_lists(total: int, requests: int) -> None:
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # Pages link their stylesheet; without a collectstatic run, plain storage names it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     # Keep one connection across requests, as a server with persistent connections does (and so that
     # the query log survives the request).
     request_started.disconnect(close_old_connections)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from alarms.models import AuditEntry
-from portal.db import bulk_insert
+from portal.db import insert_rows
 
 
 @dataclass(frozen=True)
@@ -23,17 +23,18 @@ def audit_record(*, actor, action: str, changes: Iterable[Change]) -> int:
     """Write one audit entry per change, all with the same timestamp, in one statement."""
     at = timezone.now()
     actor_name = getattr(actor, "get_username", lambda: "system")() if actor else "system"
-    entries = [
-        AuditEntry(
-            actor=actor if actor and actor.pk else None,
-            actor_name=actor_name,
-            at=at,
-            action=action,
-            alarm_id=change.alarm_id,
-            target=change.target,
-            before=change.before,
-            after=change.after,
-        )
+    actor_id = actor.pk if actor is not None and actor.pk else None
+    rows = [
+        {
+            "actor_id": actor_id,
+            "actor_name": actor_name,
+            "at": at,
+            "action": action,
+            "alarm_id": change.alarm_id,
+            "target": change.target,
+            "before": change.before,
+            "after": change.after,
+        }
         for change in changes
     ]
-    return bulk_insert(entries)
+    return insert_rows(AuditEntry, rows)

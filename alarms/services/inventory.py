@@ -13,25 +13,26 @@ from alarms import aws
 from alarms.choices import SyncKind, SyncStatus
 from alarms.models import AwsAccount, Resource, SyncRun
 from alarms.services.sync import account_access, sync_run_claim, sync_run_finish
-from portal.db import bulk_upsert
+from portal.db import upsert_rows
 
 logger = logging.getLogger(__name__)
 
 UPSERT_FIELDS = ["account", "region", "kind", "name", "tags", "attributes", "aws_hash", "deleted_at"]
 
 
-def _resource_row(record: aws.ResourceRecord, *, account: AwsAccount, region: str) -> Resource:
-    return Resource(
-        arn=record.arn,
-        account=account,
-        region=region,
-        kind=record.kind,
-        name=record.name,
-        tags=record.tags,
-        attributes=record.attributes,
-        aws_hash=record.digest,
-        deleted_at=None,
-    )
+def _resource_row(record: aws.ResourceRecord, *, account: AwsAccount, region: str, now) -> dict:
+    return {
+        "arn": record.arn,
+        "account_id": account.pk,
+        "region": region,
+        "kind": record.kind,
+        "name": record.name,
+        "tags": record.tags,
+        "attributes": record.attributes,
+        "aws_hash": record.digest,
+        "first_seen_at": now,
+        "deleted_at": None,
+    }
 
 
 def resources_apply(*, run: SyncRun, records: list[aws.ResourceRecord]) -> None:
@@ -42,7 +43,7 @@ def resources_apply(*, run: SyncRun, records: list[aws.ResourceRecord]) -> None:
             "arn", "aws_hash", "deleted_at"
         )
     }
-    seen, to_write = set(), []
+    seen, to_write, now = set(), [], timezone.now()
     for record in records:
         if record.arn in seen:
             continue
@@ -55,8 +56,8 @@ def resources_apply(*, run: SyncRun, records: list[aws.ResourceRecord]) -> None:
             run.created += 1
         else:
             run.updated += 1
-        to_write.append(_resource_row(record, account=run.account, region=run.region))
-    bulk_upsert(to_write, unique_field="arn", update_fields=UPSERT_FIELDS)
+        to_write.append(_resource_row(record, account=run.account, region=run.region, now=now))
+    upsert_rows(Resource, to_write, unique_field="arn", update_fields=UPSERT_FIELDS)
     gone = [arn for arn, (_, deleted) in existing.items() if not deleted and arn not in seen]
     for start in range(0, len(gone), 500):
         run.deleted += Resource.objects.filter(arn__in=gone[start : start + 500], deleted_at__isnull=True).update(

@@ -19,7 +19,7 @@ from django.utils import timezone
 from alarms import aws
 from alarms.choices import SyncKind, SyncStatus
 from alarms.models import AWS_FIELDS, Alarm, AwsAccount, SyncRun
-from portal.db import bulk_upsert
+from portal.db import upsert_rows, without_commit_wait
 
 logger = logging.getLogger(__name__)
 
@@ -61,42 +61,45 @@ def sync_run_claim(
 
 def _alarm_row(
     record: aws.AlarmRecord, *, account: AwsAccount, region: str, known: ExistingAlarm | None, now: datetime
-) -> Alarm:
+) -> dict:
+    """The catalog row of an AWS alarm, by column; governance columns are left to their defaults on insert
+    and never updated."""
     # Muted since the first sync that saw the actions disabled; cleared when they are enabled again.
     muted_since = None if record.actions_enabled else (known and known.actions_disabled_since) or now
-    return Alarm(
-        arn=record.arn,
-        account=account,
-        region=region,
-        name=record.name,
-        alarm_type=record.alarm_type,
-        description=record.description,
-        namespace=record.namespace,
-        metric_name=record.metric_name,
-        dimensions=record.dimensions,
-        statistic=record.statistic,
-        period=record.period,
-        evaluation_periods=record.evaluation_periods,
-        datapoints_to_alarm=record.datapoints_to_alarm,
-        threshold=record.threshold,
-        comparison_operator=record.comparison_operator,
-        treat_missing_data=record.treat_missing_data,
-        metrics=record.metrics,
-        alarm_rule=record.alarm_rule,
-        actions_enabled=record.actions_enabled,
-        alarm_actions=record.alarm_actions,
-        ok_actions=record.ok_actions,
-        insufficient_data_actions=record.insufficient_data_actions,
-        state=record.state,
-        state_reason=record.state_reason,
-        state_updated_at=record.state_updated_at,
-        configuration_updated_at=record.configuration_updated_at,
-        tags=record.tags,
-        stack_name=record.stack_name,
-        aws_hash=record.digest,
-        deleted_at=None,
-        actions_disabled_since=muted_since,
-    )
+    return {
+        "arn": record.arn,
+        "account_id": account.pk,
+        "region": region,
+        "name": record.name,
+        "alarm_type": record.alarm_type,
+        "description": record.description,
+        "namespace": record.namespace,
+        "metric_name": record.metric_name,
+        "dimensions": record.dimensions,
+        "statistic": record.statistic,
+        "period": record.period,
+        "evaluation_periods": record.evaluation_periods,
+        "datapoints_to_alarm": record.datapoints_to_alarm,
+        "threshold": record.threshold,
+        "comparison_operator": record.comparison_operator,
+        "treat_missing_data": record.treat_missing_data,
+        "metrics": record.metrics,
+        "alarm_rule": record.alarm_rule,
+        "actions_enabled": record.actions_enabled,
+        "actions_disabled_since": muted_since,
+        "alarm_actions": record.alarm_actions,
+        "ok_actions": record.ok_actions,
+        "insufficient_data_actions": record.insufficient_data_actions,
+        "state": record.state,
+        "state_reason": record.state_reason,
+        "state_updated_at": record.state_updated_at,
+        "configuration_updated_at": record.configuration_updated_at,
+        "tags": record.tags,
+        "stack_name": record.stack_name,
+        "aws_hash": record.digest,
+        "first_seen_at": now,
+        "deleted_at": None,
+    }
 
 
 def _existing_alarms(account: AwsAccount, region: str) -> dict[str, ExistingAlarm]:
@@ -110,7 +113,7 @@ def alarms_apply_page(
     *, run: SyncRun, records: list[aws.AlarmRecord], existing: dict[str, ExistingAlarm], seen: set[str]
 ) -> None:
     """Upsert the new and changed alarms of one page in one statement; count the rest as unchanged."""
-    to_write: list[Alarm] = []
+    to_write: list[dict] = []
     now = timezone.now()
     for record in records:
         if record.arn in seen:  # AWS may repeat an item across pages while alarms change under it
@@ -125,7 +128,7 @@ def alarms_apply_page(
         else:
             run.updated += 1
         to_write.append(_alarm_row(record, account=run.account, region=run.region, known=known, now=now))
-    bulk_upsert(to_write, unique_field="arn", update_fields=UPSERT_FIELDS)
+    upsert_rows(Alarm, to_write, unique_field="arn", update_fields=UPSERT_FIELDS)
 
 
 def alarms_mark_deleted(*, run: SyncRun, existing: dict[str, ExistingAlarm], seen: set[str]) -> None:
@@ -154,6 +157,7 @@ def sync_alarms(*, account: AwsAccount, region: str, triggered_by: str = "manual
         seen: set[str] = set()
         for records in aws.describe_alarm_pages(cloudwatch, counter, tags):
             with transaction.atomic():
+                without_commit_wait()
                 alarms_apply_page(run=run, records=records, existing=existing, seen=seen)
         with transaction.atomic():
             alarms_mark_deleted(run=run, existing=existing, seen=seen)
