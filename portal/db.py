@@ -60,7 +60,7 @@ def _execute(model: type[models.Model], rows: list[list], on_conflict: str) -> i
             document = json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=_json)
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608
-                f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) {on_conflict}",
+                f"FROM json_populate_recordset(NULL::{table}, %s::json) {on_conflict}",
                 [document],
             )
         else:
