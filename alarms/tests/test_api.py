@@ -3,10 +3,9 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from alarms.models import Alarm, AuditEntry, AwsAccount
+from alarms.tests.local_estate import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -20,12 +19,6 @@ ANONYMOUS_REFUSED = [
     "/api/schema/",
     "/api/docs/",
 ]
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 @pytest.mark.parametrize("url", ANONYMOUS_REFUSED)

@@ -10,7 +10,7 @@ from alarms.models import Alarm, AwsAccount, Resource
 from alarms.services.inventory import sync_resources
 from alarms.services.links import child_references, links_refresh, watched_resources
 from alarms.services.sync import sync_targets
-from alarms.tests.test_sync_moto import ACCOUNTS, EXTERNAL_ID, REGIONS, register_accounts
+from alarms.tests.local_estate import ACCOUNTS, EXTERNAL_ID, REGIONS, register_accounts
 from portal.localaws import role_arn
 
 pytestmark = pytest.mark.django_db

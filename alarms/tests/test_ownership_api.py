@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from alarms.choices import ResourceKind
 from alarms.models import Alarm, AuditEntry, MappingRule, Resource, Service, Team
-from alarms.tests.test_api import client_for
+from alarms.tests.local_estate import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -11,54 +11,11 @@ from django.utils import timezone
 from alarms import aws
 from alarms.choices import SyncStatus
 from alarms.models import Alarm, SyncRun, Team
-from alarms.services.accounts import aws_account_register
 from alarms.services.governance import alarm_update_governance
 from alarms.services.sync import sync_alarms, sync_targets
-from portal.localaws import role_arn
+from alarms.tests.local_estate import ACCOUNTS, REGIONS, delete_alarm, member, put_alarm, register_accounts
 
 pytestmark = pytest.mark.django_db
-
-ACCOUNTS = ("111111111111", "222222222222")
-REGIONS = ("eu-west-1", "us-east-1")
-EXTERNAL_ID = "okami-test"
-
-
-def member(account_id: str) -> aws.AccountAccess:
-    return aws.AccountAccess(account_id, role_arn(account_id), EXTERNAL_ID)
-
-
-def put_alarm(account_id, region, name, *, threshold=1.0, tags=None):
-    cloudwatch = aws.client("cloudwatch", access=member(account_id), region=region)
-    cloudwatch.put_metric_alarm(
-        AlarmName=name,
-        Namespace="AWS/Lambda",
-        MetricName="Errors",
-        Dimensions=[{"Name": "FunctionName", "Value": name.rsplit("-", 1)[0]}],
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=3,
-        DatapointsToAlarm=2,
-        Threshold=threshold,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        TreatMissingData="notBreaching",
-        AlarmActions=[f"arn:aws:sns:{region}:{account_id}:payments-alerts"],
-        Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
-    )
-
-
-def delete_alarm(account_id, region, name):
-    aws.client("cloudwatch", access=member(account_id), region=region).delete_alarms(AlarmNames=[name])
-
-
-def register_accounts():
-    for account_id in ACCOUNTS:
-        aws_account_register(
-            account_id=account_id,
-            name=f"member-{account_id[:3]}",
-            regions=list(REGIONS),
-            role_arn=role_arn(account_id),
-            external_id=EXTERNAL_ID,
-        )
 
 
 def sync_everything() -> list[SyncRun]:

@@ -9,7 +9,7 @@ from celery.contrib.testing.worker import start_worker
 from alarms.choices import SyncKind, SyncStatus
 from alarms.models import Alarm, SyncRun
 from alarms.tasks import sync_all_accounts
-from alarms.tests.test_sync_moto import ACCOUNTS, REGIONS, put_alarm, register_accounts
+from alarms.tests.local_estate import ACCOUNTS, REGIONS, put_alarm, register_accounts
 from portal.celery import app as celery_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -8,7 +8,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from alarms import selectors
-from alarms.choices import AlarmState
 from alarms.filtersets import AlarmFilterSet, SyncRunFilterSet
 from alarms.forms import AlarmGovernanceForm, BulkAssignForm
 from alarms.models import Alarm
@@ -77,7 +76,7 @@ def service_detail(request, slug: str):
     return render(
         request,
         "alarms/service_detail.html",
-        {"service": service, "page": _page(request, alarms), "states": AlarmState},
+        {"service": service, "page": _page(request, alarms)},
     )
 
 
