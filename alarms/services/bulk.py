@@ -60,30 +60,29 @@ def alarms_bulk_assign(*, alarm_ids: list[int], actor, **values) -> int:
     if len(ids) > MAX_ALARMS:
         raise ValidationError({"alarms": f"At most {MAX_ALARMS} alarms at once."})
     data_columns = [c for c in columns if not c.endswith("_source")]
-    slugs = {("service_id", s.pk): s.slug for s in [values.get("service")] if s} | {
-        ("owner_team_id", t.pk): t.slug for t in [values.get("owner_team")] if t
+    # Slugs for the audit, by id. Not joined into the locking read: after waiting for a lock, PostgreSQL
+    # re-reads the locked alarm row but keeps the joined rows it saw before the wait.
+    slugs = {("service_id", pk): slug for pk, slug in Service.objects.values_list("pk", "slug")} | {
+        ("owner_team_id", pk): slug for pk, slug in Team.objects.values_list("pk", "slug")
     }
     changed_total = 0
     with transaction.atomic():
         for start in range(0, len(ids), BATCH):
             batch = ids[start : start + BATCH]
             rows = list(
-                Alarm.objects.select_for_update(of=("self",))
+                Alarm.objects.select_for_update()
                 .filter(pk__in=batch, deleted_at__isnull=True)
                 .order_by("pk")
-                .values("pk", "arn", *data_columns, "service__slug", "owner_team__slug")
+                .values("pk", "arn", *data_columns)
             )
             changes = []
             for row in rows:
-                before = {c: row[c] for c in data_columns if row[c] != columns[c]}
-                if not before:
+                changed = [c for c in data_columns if row[c] != columns[c]]
+                if not changed:
                     continue
-                readable_before = {}
-                for column in before:
-                    name = column.removesuffix("_id")
-                    readable_before[name] = row.get(f"{name}__slug") if column.endswith("_id") else row[column]
-                after = dict(_readable(c, columns[c], slugs) for c in before)
-                changes.append(Change(alarm_id=row["pk"], target=row["arn"], before=readable_before, after=after))
+                before = dict(_readable(c, row[c], slugs) for c in changed)
+                after = dict(_readable(c, columns[c], slugs) for c in changed)
+                changes.append(Change(alarm_id=row["pk"], target=row["arn"], before=before, after=after))
             if changes:
                 Alarm.objects.filter(pk__in=[c.alarm_id for c in changes]).update(**columns)
                 audit_record(actor=actor, action="alarm.bulk_assign", changes=changes)

@@ -178,3 +178,49 @@ def test_resources_list_and_coverage_figures_on_a_planted_estate(catalog, viewer
     assert teams["storefront"]["covered_pct"] == 0.0
     lonely = client_for(viewer).get("/api/v1/resources/?unalarmed=true&kind=lambda:function").json()
     assert [r["name"] for r in lonely["results"]] == ["lonely"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_bulk_edits_serialise_and_the_audit_shows_the_last_write(catalog, editor, make_alarms):
+    """Two editors assign overlapping sets at the same moment: nothing is lost, and for every alarm the
+    latest audit entry names the value it ended with, its 'before' being the other edit's 'after'."""
+    import threading
+
+    from django.db import connection
+
+    from alarms.services.bulk import alarms_bulk_assign
+
+    storefront = Team.objects.create(slug="storefront", name="Storefront")
+    make_alarms(catalog["account"], 300)
+    ids = list(Alarm.objects.order_by("id").values_list("id", flat=True))
+    first, second = ids[:200], ids[100:]
+    start = threading.Barrier(2)
+    errors = []
+
+    def assign(alarm_ids, team):
+        try:
+            start.wait()
+            alarms_bulk_assign(alarm_ids=alarm_ids, actor=editor, owner_team=team)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=assign, args=(first, catalog["team"])),
+        threading.Thread(target=assign, args=(second, storefront)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    final = dict(Alarm.objects.values_list("id", "owner_team__slug"))
+    assert all(final[i] == "payments" for i in ids[:100])
+    assert all(final[i] == "storefront" for i in ids[200:])
+    for alarm_id in ids[100:200]:
+        entries = list(AuditEntry.objects.filter(alarm_id=alarm_id).order_by("id"))
+        assert len(entries) == 2
+        assert entries[-1].after["owner_team"] == final[alarm_id]
+        assert entries[-1].before["owner_team"] == entries[0].after["owner_team"]
