@@ -191,7 +191,10 @@ class ReassignmentSerializer(serializers.Serializer):
     service_after = serializers.CharField(allow_null=True)
     owner_team_before = serializers.CharField(allow_null=True)
     owner_team_after = serializers.CharField(allow_null=True)
-    owner_team_from_service = serializers.BooleanField(help_text="No rule named an owner: the service's team.")
+    service_rule = serializers.CharField(help_text="The rule that sets the service (blank if unchanged).")
+    owner_team_rule = serializers.CharField(
+        help_text="The rule that sets the owner, 'owner of the service' when it comes from the service."
+    )
 
 
 class RulePreviewSerializer(serializers.Serializer):

@@ -178,7 +178,8 @@ def _preview_payload(preview, limit: int = 500) -> dict:
                 "service_after": services.get(item.service[1]),
                 "owner_team_before": teams.get(item.team[0]),
                 "owner_team_after": teams.get(item.team[1]),
-                "owner_team_from_service": item.team_from_service,
+                "service_rule": item.service_rule,
+                "owner_team_rule": item.team_rule,
             }
             for item in preview.reassignments[:limit]
         ],

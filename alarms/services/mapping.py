@@ -85,7 +85,8 @@ class Reassignment:
     team: tuple[int | None, int | None]
     service_source: str  # after
     team_source: str
-    team_from_service: bool = False
+    service_rule: str = ""  # the rule that set it, or "" when unchanged by a rule
+    team_rule: str = ""
 
 
 def _source(current: str, value: int | None) -> str:
@@ -102,8 +103,12 @@ def rules_plan(
     with connection.cursor() as cursor:
         cursor.execute(query.sql, query.params)
         rows = cursor.fetchall()
+
+    def rule_name(number: int | None) -> str:
+        return rules[number - 1].name if number else ""
+
     plan = []
-    for pk, arn, name, service, new_service, team, new_team, service_source, team_source, from_service in rows:
+    for pk, arn, name, service, new_service, team, new_team, service_source, team_source, s_rule, t_rule in rows:
         if (service, team) != (new_service, new_team):
             plan.append(
                 Reassignment(
@@ -114,7 +119,8 @@ def rules_plan(
                     team=(team, new_team),
                     service_source=_source(service_source, new_service),
                     team_source=_source(team_source, new_team),
-                    team_from_service=bool(from_service) and new_team is not None,
+                    service_rule=rule_name(s_rule) if new_service != service else "",
+                    team_rule=(rule_name(t_rule) or SERVICE_OWNER) if new_team is not None and new_team != team else "",
                 )
             )
     return plan
@@ -168,7 +174,8 @@ def _audit_plan(plan: list[Reassignment], actor) -> None:
                 "after": {
                     "service": services.get(item.service[1]),
                     "owner_team": teams.get(item.team[1]),
-                    **({"owner_team_from": SERVICE_OWNER} if item.team_from_service else {}),
+                    "service_rule": item.service_rule,
+                    "owner_team_rule": item.team_rule,
                 },
             }
             for item in plan

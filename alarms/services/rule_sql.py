@@ -101,11 +101,24 @@ def _value(rule, group: str, dialect: Dialect) -> Fragment:
     return dialect.regex_group("b.name", rule.pattern, group)
 
 
+# Each rule's outcome is encoded as id * RULE_SLOTS + (the rule's 1-based place in the list), so that one
+# COALESCE yields both the winning id and the rule that set it, at the cost of a single expression.
+RULE_SLOTS = 1024
+
+
+def decode(column: str) -> tuple[str, str]:
+    """SQL for the id and for the rule number encoded in ``column``."""
+    return f"({column} / {RULE_SLOTS})", f"({column} - ({column} / {RULE_SLOTS}) * {RULE_SLOTS})"
+
+
 def _field_expression(rules, field: str, dialect: Dialect) -> Fragment:
-    """COALESCE over the rules that can set ``field`` ("service" or "team"); NULL when none can."""
+    """COALESCE over the rules that can set ``field`` ("service" or "team"), encoded (see RULE_SLOTS);
+    NULL when none matches and resolves."""
+    if len(rules) >= RULE_SLOTS:
+        raise ValueError(f"at most {RULE_SLOTS - 1} enabled rules")
     table = "alarms_service" if field == "service" else "alarms_team"
     parts, params = [], []
-    for rule in rules:
+    for number, rule in enumerate(rules, start=1):
         fixed = rule.set_service_id if field == "service" else rule.set_team_id
         from_value = rule.service_from_value if field == "service" else rule.team_from_value
         if not fixed and not from_value:
@@ -113,10 +126,13 @@ def _field_expression(rules, field: str, dialect: Dialect) -> Fragment:
         match = _match(rule, dialect)
         if fixed:
             parts.append(f"CASE WHEN {match.sql} THEN CAST(%s AS BIGINT) END")
-            params += [*match.params, fixed]
+            params += [*match.params, fixed * RULE_SLOTS + number]
         else:
             value = _value(rule, field, dialect)
-            parts.append(f"CASE WHEN {match.sql} THEN (SELECT x.id FROM {table} x WHERE x.slug = {value.sql}) END")
+            parts.append(
+                f"CASE WHEN {match.sql} THEN "
+                f"(SELECT x.id * {RULE_SLOTS} + {number} FROM {table} x WHERE x.slug = {value.sql}) END"
+            )
             params += [*match.params, *value.params]
     if not parts:
         return Fragment("CAST(NULL AS BIGINT)")  # typed, or PostgreSQL makes a CTE column of it text
@@ -139,7 +155,8 @@ def _alarm_base(dialect: Dialect, scope_sql: str) -> str:
 
 
 def assignment_query(rules, *, account_pk: int | None = None, region: str | None = None) -> Fragment:
-    """SELECT id, arn, name, service before/after, team before/after (and sources) for every live alarm.
+    """SELECT id, arn, name, service before/after, team before/after, sources and the numbers (1-based, 0 for
+    none) of the rules that set service and team, for every live alarm in scope.
 
     Manual values are carried as they are; the owner falls back to the team of the resulting service.
     """
@@ -151,15 +168,24 @@ def assignment_query(rules, *, account_pk: int | None = None, region: str | None
         scope, scope_params = scope + " AND a.region = %s", [*scope_params, region]
     service = _field_expression(rules, "service", dialect)
     team = _field_expression(rules, "team", dialect)
+    service_id, service_rule = decode("e.service_code")
+    team_id, team_rule = decode("e.team_code")
     sql = f"""
         WITH b AS MATERIALIZED ({_alarm_base(dialect, scope)}),
+        e AS MATERIALIZED (
+            SELECT b.*,
+                   CASE WHEN b.service_source = 'manual' THEN NULL ELSE {service.sql} END AS service_code,
+                   CASE WHEN b.owner_team_source = 'manual' THEN NULL ELSE {team.sql} END AS team_code
+            FROM b),
         s AS MATERIALIZED (
-            SELECT b.*, CASE WHEN b.service_source = 'manual' THEN b.service_id ELSE {service.sql} END AS new_service,
-                   CASE WHEN b.owner_team_source = 'manual' THEN b.owner_team_id ELSE {team.sql} END AS rule_team
-            FROM b)
+            SELECT e.*,
+                   CASE WHEN e.service_source = 'manual' THEN e.service_id ELSE {service_id} END AS new_service,
+                   CASE WHEN e.owner_team_source = 'manual' THEN e.owner_team_id ELSE {team_id} END AS rule_team,
+                   {service_rule} AS service_rule, {team_rule} AS team_rule
+            FROM e)
         SELECT s.id, s.arn, s.name, s.service_id, s.new_service, s.owner_team_id,
                COALESCE(s.rule_team, (SELECT x.team_id FROM alarms_service x WHERE x.id = s.new_service)) AS new_team,
-               s.service_source, s.owner_team_source, s.rule_team IS NULL AS team_from_service
+               s.service_source, s.owner_team_source, s.service_rule, s.team_rule
         FROM s"""
     return Fragment(sql, (*scope_params, *service.params, *team.params))
 
@@ -182,7 +208,9 @@ def resource_assignment_update(rules) -> Fragment:
         WITH b AS MATERIALIZED (
             SELECT r.id, r.name, acc.account_id AS account_ref, r.tags AS etags
             FROM alarms_resource r JOIN alarms_awsaccount acc ON acc.id = r.account_id WHERE r.deleted_at IS NULL),
-        n AS MATERIALIZED (SELECT b.id, {service.sql} AS service_id, {team.sql} AS team_id FROM b)
+        c AS MATERIALIZED (SELECT b.id, {service.sql} AS service_code, {team.sql} AS team_code FROM b),
+        n AS MATERIALIZED (
+            SELECT c.id, c.service_code / {RULE_SLOTS} AS service_id, c.team_code / {RULE_SLOTS} AS team_id FROM c)
         UPDATE alarms_resource SET service_id = n.service_id,
                owner_team_id = COALESCE(n.team_id, (SELECT x.team_id FROM alarms_service x WHERE x.id = n.service_id))
         FROM n WHERE n.id = alarms_resource.id

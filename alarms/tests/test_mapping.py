@@ -55,7 +55,11 @@ def test_first_matching_rule_wins_and_owner_defaults_to_the_service_team(org):
     assert prefixed.owner_team == org["team"]
     assert (tagged.service_source, tagged.owner_team_source) == ("rule", "rule")
     assert stray.service is None and stray.owner_team is None
-    assert AuditEntry.objects.filter(action="alarm.rules").count() == 2
+    audit = {e.target: e.after for e in AuditEntry.objects.filter(action="alarm.rules")}
+    assert len(audit) == 2
+    assert audit[tagged.arn]["service_rule"] == "rule 10"
+    assert audit[tagged.arn]["owner_team_rule"] == "owner of the service"
+    assert audit[prefixed.arn]["service_rule"] == "rule 20"
 
 
 def test_a_rule_never_assigns_what_does_not_exist(org):

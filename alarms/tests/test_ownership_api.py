@@ -82,6 +82,8 @@ def test_rules_crud_dry_run_and_apply(catalog, editor, viewer, make_alarms):
     assert preview["reassigned"] == 4
     assert {item["service_after"] for item in preview["reassignments"]} == {"checkout"}
     assert {item["owner_team_after"] for item in preview["reassignments"]} == {"payments"}
+    assert {item["service_rule"] for item in preview["reassignments"]} == {"checkout by name"}
+    assert {item["owner_team_rule"] for item in preview["reassignments"]} == {"owner of the service"}
     assert not MappingRule.objects.exists()
     assert not Alarm.objects.filter(service__isnull=False).exists()
 
