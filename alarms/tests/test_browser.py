@@ -5,8 +5,9 @@ import shutil
 from urllib.parse import urlparse
 
 import pytest
+from django.contrib.auth.models import Permission
 
-from alarms.models import Alarm
+from alarms.models import Alarm, Team
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,6 +20,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -33,18 +36,17 @@ def page(live_server):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page()
-        foreign = []
-        page.on(
-            "request", lambda r: urlparse(r.url).hostname not in ("localhost", "127.0.0.1") and foreign.append(r.url)
-        )
+        foreign, failed = [], []
+        page.on("request", lambda r: urlparse(r.url).hostname not in LOCAL_HOSTS and foreign.append(r.url))
+        page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+        page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.url} {r.status}"))
         yield page
         browser.close()
         assert foreign == [], f"the page tried to load from elsewhere: {foreign}"
+        assert failed == [], f"requests failed: {failed}"
 
 
 def test_log_in_and_filter_alarms_by_owner_team(page, live_server, django_user_model, catalog, make_alarms):
-    from alarms.models import Team
-
     django_user_model.objects.create_user("vera", password="pw-vera-123")
     storefront = Team.objects.create(slug="storefront", name="Storefront")
     make_alarms(catalog["account"], 3, prefix="checkout", owner_team=catalog["team"])
@@ -68,10 +70,6 @@ def test_log_in_and_filter_alarms_by_owner_team(page, live_server, django_user_m
 
 
 def test_bulk_assign_a_filtered_set_of_alarms_to_a_team(page, live_server, django_user_model, catalog, make_alarms):
-    from django.contrib.auth.models import Permission
-
-    from alarms.models import Team
-
     editor = django_user_model.objects.create_user("eddie", password="pw-eddie-123")
     editor.user_permissions.add(Permission.objects.get(codename="change_alarm_governance"))
     Team.objects.create(slug="storefront", name="Storefront")

@@ -5,7 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from alarms.models import Alarm, AuditEntry, SyncRun
+from alarms.models import Alarm, AuditEntry
+from alarms.tests.factories import AlarmFactory, AwsAccountFactory, SyncRunFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -153,11 +154,127 @@ def test_viewer_cannot_edit_governance(client, viewer, catalog, make_alarms):
 
 def test_sync_now_is_for_staff(client, viewer, admin_user, catalog, django_capture_on_commit_callbacks):
     client.force_login(viewer)
-    assert client.post("/sync-runs/now/").status_code == 302  # to the login page of the staff check
-    assert not SyncRun.objects.exists()
+    assert "Sync now" not in client.get("/sync-runs/").content.decode()
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert client.post("/sync-runs/now/").status_code == 403
+    assert callbacks == []
 
     client.force_login(admin_user)
+    assert "Sync now" in client.get("/sync-runs/").content.decode()
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client.post("/sync-runs/now/")
-    assert response.status_code == 302
+        response = client.post("/sync-runs/now/", follow=True)
+    assert response.redirect_chain == [("/sync-runs/", 302)]
+    assert "queued" in response.content.decode()
     assert len(callbacks) == 1
+
+
+def test_sync_now_names_who_pressed_it_within_the_column(client, django_user_model, monkeypatch):
+    long_name = "a-very-long-user-name-from-the-single-sign-on-directory"
+    client.force_login(django_user_model.objects.create_user(long_name, is_staff=True))
+    queued = []
+    monkeypatch.setattr("alarms.views.catalog.enqueue_sync", lambda *, triggered_by: queued.append(triggered_by))
+
+    client.post("/sync-runs/now/")
+
+    assert queued == [f"web:{long_name}"[:32]]
+
+
+def test_pages_keep_the_filters_when_sorting_and_paging(client, viewer, catalog, make_alarms):
+    make_alarms(catalog["account"], 60, prefix="burning", state="ALARM")
+    make_alarms(catalog["account"], 3, prefix="calm")
+    client.force_login(viewer)
+
+    first = client.get("/alarms/?state=ALARM&ordering=-name")
+    body = first.content.decode()
+    assert first.context["page"].paginator.count == 60
+    assert len(first.context["page"]) == 50
+    assert 'href="?state=ALARM&amp;ordering=-name&amp;page=2"' in body
+    assert 'href="?state=ALARM&amp;ordering=name"' in body  # the Name header reverses the order, filter kept
+
+    second = client.get("/alarms/?state=ALARM&ordering=-name&page=2")
+    assert len(second.context["page"]) == 10
+    assert names(second) <= {f"burning-{i}-Errors" for i in range(60)}
+
+
+def test_filter_form_says_any_for_a_blank_choice(client, viewer, catalog):
+    client.force_login(viewer)
+    body = client.get("/alarms/?no_owner=true").content.decode()
+
+    assert "---------" not in body
+    assert "Unknown" not in body
+    assert '<option value="true" selected>Yes</option>' in body
+
+
+def test_dashboard_links_each_count_to_the_filtered_list(client, viewer, catalog, make_alarms):
+    make_alarms(catalog["account"], 2, prefix="owned", owner_team=catalog["team"], state="ALARM")
+    make_alarms(catalog["account"], 3, prefix="stray")
+    SyncRunFactory(account=catalog["account"], status="failed", error="ThrottlingException: Rate exceeded")
+    client.force_login(viewer)
+
+    response = client.get("/")
+    body = response.content.decode()
+
+    assert response.context["summary"].total == 5
+    assert 'href="/alarms/?owner_team=payments">Payments</a>' in body
+    assert 'href="/alarms/?no_owner=true">No owner</a>' in body
+    assert 'href="/alarms/?state=ALARM"' in body
+    assert "badge-red" in body and "failed" in body
+    for link in ("/alarms/?owner_team=payments", "/alarms/?no_owner=true", "/alarms/?state=ALARM"):
+        assert client.get(link).context["page"].paginator.count in (2, 3)
+
+
+def test_alarm_detail_shows_the_whole_definition(client, viewer):
+    account = AwsAccountFactory()
+    alarm = AlarmFactory(
+        account=account,
+        name="orders-api-latency-p99",
+        metric_name="",
+        metrics=[{"Id": "e1", "Expression": "m1 / m2 * 100", "ReturnData": True}],
+        tags={"team": "payments"},
+        stack_name="orders-api-prod",
+    )
+    composite = AlarmFactory(
+        account=account, alarm_type="composite", alarm_rule='ALARM("orders-api-latency-p99") AND ALARM("db-cpu")'
+    )
+    gone = AlarmFactory(account=account, deleted_at=alarm.state_updated_at)
+    client.force_login(viewer)
+
+    body = client.get(f"/alarms/{alarm.pk}/").content.decode()
+    assert "&quot;Expression&quot;: &quot;m1 / m2 * 100&quot;" in body  # JSON, indented and escaped
+    assert 'title="GreaterThanOrEqualToThreshold">≥</span> 1.0' in body
+    assert "orders-api-prod" in body
+    assert "arn:aws:sns:eu-west-1:111111111111:ops-alerts" in body
+    assert (
+        "ALARM(&quot;orders-api-latency-p99&quot;) AND ALARM(&quot;db-cpu&quot;)"
+        in client.get(f"/alarms/{composite.pk}/").content.decode()
+    )
+    assert "Deleted in AWS" in client.get(f"/alarms/{gone.pk}/").content.decode()
+    assert "Deleted in AWS" not in body
+
+
+def test_sync_run_list_shows_counts_duration_and_a_truncated_error(client, viewer):
+    SyncRunFactory(duration_ms=2340, api_calls=7)
+    SyncRunFactory(status="failed", duration_ms=None, error="AccessDenied: " + "x" * 300)
+    client.force_login(viewer)
+
+    response = client.get("/sync-runs/?status=failed")
+    body = response.content.decode()
+
+    assert len(response.context["page"]) == 1
+    assert "badge-red" in body
+    assert "AccessDenied: xxx" in body and "x" * 100 + "</td>" not in body
+    assert "2.3 s" in client.get("/sync-runs/").content.decode()
+
+
+def test_service_detail_lists_its_live_alarms(client, viewer, catalog):
+    service = catalog["service"]
+    AlarmFactory(account=catalog["account"], name="checkout-5xx", service=service, state="ALARM")
+    AlarmFactory(
+        account=catalog["account"], name="checkout-old", service=service, deleted_at=catalog["team"].created_at
+    )
+    AlarmFactory(account=catalog["account"], name="search-5xx", owner_team=TeamFactory(slug="storefront"))
+    client.force_login(viewer)
+
+    assert names(client.get("/services/checkout/")) == {"checkout-5xx"}
+    services = client.get("/services/").context["services"]
+    assert [(s.slug, s.alarm_count, s.alarm_firing) for s in services] == [("checkout", 1, 1)]

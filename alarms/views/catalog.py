@@ -1,7 +1,7 @@
 """Server-rendered pages of the catalog: each view calls selectors or one service and renders."""
 
+from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import user_passes_test
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from alarms import selectors
 from alarms.filtersets import AlarmFilterSet, SyncRunFilterSet
 from alarms.forms import AlarmGovernanceForm, BulkAssignForm
-from alarms.models import Alarm
+from alarms.models import Alarm, SyncRun
 from alarms.permissions import can_edit_governance
 from alarms.services.governance import alarm_update_governance
 from alarms.tasks import enqueue_sync
@@ -18,14 +18,32 @@ from alarms.tasks import enqueue_sync
 PAGE_SIZE = 50
 
 
+# Filters whose blank choice would repeat one of their own choices ("Live only" for deleted) get none.
+NO_BLANK_CHOICE = {"deleted"}
+
+
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _label_blank_choices(form: forms.Form) -> forms.Form:
+    """Say "Any" instead of "---------" and "Unknown" in the HTML filter form (the API shares the FilterSet
+    but never shows these labels)."""
+    for name, field in form.fields.items():
+        if isinstance(field.widget, forms.NullBooleanSelect):
+            field.widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
+        elif hasattr(field, "empty_label"):  # model choices, and django-filter's choices
+            field.empty_label = None if name in NO_BLANK_CHOICE else "Any"
+            # The form's copy of the widget still iterates the class-level field; point it at this one.
+            field.widget.choices = field.choices
+    return form
 
 
 def alarm_list(request):
     filterset = AlarmFilterSet(
         request.GET or None, queryset=selectors.alarm_list().order_by("name", "id"), request=request
     )
+    _label_blank_choices(filterset.form)
     can_edit = can_edit_governance(request.user)
     return render(
         request,
@@ -82,12 +100,16 @@ def service_detail(request, slug: str):
 
 def sync_run_list(request):
     filterset = SyncRunFilterSet(request.GET or None, queryset=selectors.sync_run_list())
+    _label_blank_choices(filterset.form)
     return render(request, "alarms/sync_run_list.html", {"filter": filterset, "page": _page(request, filterset.qs)})
 
 
 @require_POST
-@user_passes_test(lambda user: user.is_staff)
 def sync_now(request):
-    enqueue_sync(triggered_by=f"web:{request.user.get_username()}")
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff can start a sync.")
+    # Who pressed the button, cut to the column so a long user name cannot fail every run.
+    width = SyncRun._meta.get_field("triggered_by").max_length
+    enqueue_sync(triggered_by=f"web:{request.user.get_username()}"[:width])
     messages.success(request, "A sync of every account and region has been queued.")
     return redirect("sync-run-list")

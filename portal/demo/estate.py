@@ -8,6 +8,7 @@ Deterministic for a given seed. Every AWS call goes through the portal's own ada
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import random
@@ -380,6 +381,176 @@ SERVICES = (
 )
 
 
+@dataclass(frozen=True)
+class AlarmKind:
+    """An alarm teams put on every resource of one kind. ``{resource}`` in the metric and dimension values is
+    the resource's name; ``{short}`` and ``{service}`` in the description are its short and service names."""
+
+    suffix: str
+    namespace: str
+    metric: str
+    statistic: str
+    period: int
+    evaluations: int
+    thresholds: tuple[float, ...]  # different teams, different habits
+    dimensions: tuple[tuple[str, str], ...] = ()
+    description: str = ""
+    share: float = 1.0  # the fraction of resources that have it
+
+
+LAMBDA_ALARMS = (
+    AlarmKind(
+        "Errors",
+        "AWS/Lambda",
+        "Errors",
+        "Sum",
+        60,
+        1,
+        (1, 1, 5, 10),
+        (("FunctionName", "{resource}"),),
+        "Errors in {short}",
+    ),
+    AlarmKind("Throttles", "AWS/Lambda", "Throttles", "Sum", 300, 1, (1, 5), (("FunctionName", "{resource}"),)),
+    AlarmKind(
+        "Duration-p99",
+        "AWS/Lambda",
+        "Duration",
+        "p99",
+        300,
+        3,
+        (3000, 5000, 10000),
+        (("FunctionName", "{resource}"),),
+        "Slow invocations",
+    ),
+    # Metric filters on the function's log group count ERROR lines into a namespace of the team's own.
+    AlarmKind(
+        "ErrorLogs",
+        "LogMetrics",
+        "{resource}-ErrorCount",
+        "Sum",
+        60,
+        1,
+        (1, 1, 3),
+        description="ERROR lines in /aws/lambda/{short}",
+    ),
+)
+TABLE_ALARMS = (
+    AlarmKind(
+        "ReadThrottleEvents",
+        "AWS/DynamoDB",
+        "ReadThrottleEvents",
+        "Sum",
+        60,
+        2,
+        (1, 10),
+        (("TableName", "{resource}"),),
+    ),
+    AlarmKind(
+        "WriteThrottleEvents",
+        "AWS/DynamoDB",
+        "WriteThrottleEvents",
+        "Sum",
+        60,
+        2,
+        (1, 10),
+        (("TableName", "{resource}"),),
+    ),
+    AlarmKind(
+        "SystemErrors",
+        "AWS/DynamoDB",
+        "SystemErrors",
+        "Sum",
+        60,
+        1,
+        (1,),
+        (("TableName", "{resource}"),),
+        "DynamoDB internal errors",
+    ),
+    AlarmKind(
+        "PutItem-ThrottledRequests",
+        "AWS/DynamoDB",
+        "ThrottledRequests",
+        "Sum",
+        60,
+        3,
+        (1, 5),
+        (("TableName", "{resource}"), ("Operation", "PutItem")),
+        share=0.5,
+    ),
+)
+QUEUE_ALARMS = (
+    AlarmKind(
+        "OldestMessageAge",
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        "Maximum",
+        300,
+        2,
+        (300, 900, 3600),
+        (("QueueName", "{resource}"),),
+        "Messages waiting too long",
+    ),
+)
+STREAM_ALARMS = (
+    AlarmKind(
+        "IteratorAge",
+        "AWS/Kinesis",
+        "GetRecords.IteratorAgeMilliseconds",
+        "Maximum",
+        60,
+        5,
+        (60000, 300000),
+        (("StreamName", "{resource}"),),
+        "Consumers falling behind",
+    ),
+)
+API_ALARMS = (
+    AlarmKind(
+        "5XXError",
+        "AWS/ApiGateway",
+        "5XXError",
+        "Sum",
+        60,
+        3,
+        (1, 5, 10),
+        (("ApiName", "{resource}"), ("Stage", "prod")),
+        "Customers get server errors from {service}",
+    ),
+    AlarmKind(
+        "Latency-p95",
+        "AWS/ApiGateway",
+        "Latency",
+        "p95",
+        300,
+        3,
+        (1000, 1500, 3000),
+        (("ApiName", "{resource}"), ("Stage", "prod")),
+        "{service} is slow for customers",
+        share=0.7,
+    ),
+)
+
+# What people really type into the description field, now and then.
+MESSY_DESCRIPTIONS = (
+    "TODO",
+    "copied from checkout alarm, fix threshold",
+    "   {text}   ",
+    "<b>{text}</b> see https://wiki.example.com/ops?page=alarms&team=x",
+    "{text}!!! page whoever is on call",
+    "{text}. " * 12,
+)
+
+
+def _description(text: str, rng: random.Random) -> str | None:
+    """The alarm's description as teams leave it: often none, sometimes messy, else the sensible text."""
+    roll = rng.random()
+    if not text or roll < 0.15:
+        return None
+    if roll < 0.22:
+        return rng.choice(MESSY_DESCRIPTIONS).format(text=text)
+    return text
+
+
 @dataclass
 class EstateSummary:
     functions: int = 0
@@ -400,6 +571,12 @@ class EstateSummary:
 
 def member_access(account_id: str) -> aws.AccountAccess:
     return aws.AccountAccess(account_id, role_arn(account_id), EXTERNAL_ID)
+
+
+def _api_id_tag(name: str) -> dict[str, str]:
+    """moto's documented tag that fixes a REST API's id: random ids would make every `make run` present the
+    same APIs as new resources (and the previous ones as deleted)."""
+    return {"_custom_id_": hashlib.sha256(name.encode()).hexdigest()[:10]}
 
 
 def _lambda_zip() -> bytes:
@@ -458,9 +635,10 @@ class _Deployment:
             for stream in streams:
                 self.clients["kinesis"].create_stream(StreamName=stream, ShardCount=1)
                 self.clients["kinesis"].add_tags_to_stream(StreamName=stream, Tags=resource_tags)
-            api = f"{prefix}-api" if spec.has_api else None
-            if api:
-                self.clients["apigateway"].create_rest_api(name=api, tags=resource_tags)
+            # The public API customers call, and the internal one support tools and other services call.
+            apis = [f"{prefix}-api", f"{prefix}-internal-api"] if spec.has_api else []
+            for api in apis:
+                self.clients["apigateway"].create_rest_api(name=api, tags={**resource_tags, **_api_id_tag(api)})
             bucket = f"{prefix}-assets-{self.account_id}"
             self.clients["s3"].create_bucket(
                 Bucket=bucket,
@@ -477,9 +655,9 @@ class _Deployment:
             self.summary.tables += len(tables)
             self.summary.queues += len(queues)
             self.summary.streams += len(streams)
-            self.summary.apis += bool(api)
+            self.summary.apis += len(apis)
             self.summary.buckets += 1
-            self._alarms(spec, prefix, functions, tables, queues, streams, api, topics[spec.team])
+            self._alarms(spec, prefix, functions, tables, queues, streams, apis, topics[spec.team])
         self._strays(topics["platform"])
         self._set_states()
         self.summary.by_key[(self.account_id, self.region)] = self.summary.alarms
@@ -537,166 +715,45 @@ class _Deployment:
 
     # --- alarms ---------------------------------------------------------------------------------------
 
-    def _alarms(self, spec, prefix, functions, tables, queues, streams, api, topic) -> None:
-        for function in functions:
-            short = function.removeprefix(f"{prefix}-")
-            dims = [{"Name": "FunctionName", "Value": function}]
-            self._put(
-                spec, f"{function}-Errors", "AWS/Lambda", "Errors", dims, "Sum", 60, 1, 1, topic, f"Errors in {short}"
-            )
-            self._put(spec, f"{function}-Throttles", "AWS/Lambda", "Throttles", dims, "Sum", 300, 1, 1, topic, "")
-            self._put(
-                spec,
-                f"{function}-Duration-p99",
-                "AWS/Lambda",
-                "Duration",
-                dims,
-                "p99",
-                300,
-                3,
-                5000,
-                topic,
-                "Slow invocations",
-            )
-            self._put(
-                spec,
-                f"{function}-ErrorLogs",
-                "LogMetrics",
-                f"{function}-ErrorCount",
-                [],
-                "Sum",
-                60,
-                1,
-                1,
-                topic,
-                f"ERROR lines in /aws/lambda/{function}",
-            )
-        for table in tables:
-            dims = [{"Name": "TableName", "Value": table}]
-            self._put(
-                spec,
-                f"{table}-ReadThrottleEvents",
-                "AWS/DynamoDB",
-                "ReadThrottleEvents",
-                dims,
-                "Sum",
-                60,
-                2,
-                1,
-                topic,
-                "",
-            )
-            self._put(
-                spec,
-                f"{table}-WriteThrottleEvents",
-                "AWS/DynamoDB",
-                "WriteThrottleEvents",
-                dims,
-                "Sum",
-                60,
-                2,
-                1,
-                topic,
-                "",
-            )
-            self._put(
-                spec,
-                f"{table}-SystemErrors",
-                "AWS/DynamoDB",
-                "SystemErrors",
-                dims,
-                "Sum",
-                60,
-                1,
-                1,
-                topic,
-                "DynamoDB internal errors",
-            )
-        for queue in queues:
-            dims = [{"Name": "QueueName", "Value": queue}]
-            self._put(
-                spec,
-                f"{queue}-OldestMessageAge",
-                "AWS/SQS",
-                "ApproximateAgeOfOldestMessage",
-                dims,
-                "Maximum",
-                300,
-                2,
-                900,
-                topic,
-                "Messages waiting too long",
-            )
-        for stream in streams:
-            dims = [{"Name": "StreamName", "Value": stream}]
-            self._put(
-                spec,
-                f"{stream}-IteratorAge",
-                "AWS/Kinesis",
-                "GetRecords.IteratorAgeMilliseconds",
-                dims,
-                "Maximum",
-                60,
-                5,
-                60000,
-                topic,
-                "Consumers falling behind",
-            )
-        if api:
-            dims = [{"Name": "ApiName", "Value": api}, {"Name": "Stage", "Value": "prod"}]
-            self._put(
-                spec,
-                f"{api}-5XXError",
-                "AWS/ApiGateway",
-                "5XXError",
-                dims,
-                "Sum",
-                60,
-                3,
-                5,
-                topic,
-                f"Customers get server errors from {spec.name}",
-            )
-            self._put(
-                spec,
-                f"{api}-Latency-p95",
-                "AWS/ApiGateway",
-                "Latency",
-                dims,
-                "p95",
-                300,
-                3,
-                1500,
-                topic,
-                f"{spec.name} is slow for customers",
-            )
+    def _alarms(self, spec, prefix, functions, tables, queues, streams, apis, topic) -> None:
+        for kinds, resources in (
+            (LAMBDA_ALARMS, functions),
+            (TABLE_ALARMS, tables),
+            (QUEUE_ALARMS, queues),
+            (STREAM_ALARMS, streams),
+            (API_ALARMS, apis),
+        ):
+            for resource in resources:
+                for kind in kinds:
+                    if kind.share >= 1 or self.rng.random() < kind.share:
+                        self._put(spec, kind, resource, resource.removeprefix(f"{prefix}-"), topic)
 
-    def _put(self, spec, name, namespace, metric, dimensions, statistic, period, evaluations, threshold, topic, text):
+    def _put(self, spec: ServiceSpec, kind: AlarmKind, resource: str, short: str, topic: str) -> None:
         rng = self.rng
-        tags = self._alarm_tags(spec, rng)
+        name = f"{resource}-{kind.suffix}"
+        threshold = rng.choice(kind.thresholds)
         actions_roll = rng.random()
         params = {
             "AlarmName": name,
-            "Namespace": namespace,
-            "MetricName": metric,
-            "Dimensions": dimensions,
-            "Period": period,
-            "EvaluationPeriods": evaluations,
-            "DatapointsToAlarm": evaluations if rng.random() < 0.7 else max(1, evaluations - 1),
+            "Namespace": kind.namespace,
+            "MetricName": kind.metric.format(resource=resource),
+            "Dimensions": [{"Name": key, "Value": value.format(resource=resource)} for key, value in kind.dimensions],
+            "Period": kind.period,
+            "EvaluationPeriods": kind.evaluations,
+            "DatapointsToAlarm": kind.evaluations if rng.random() < 0.7 else max(1, kind.evaluations - 1),
             "Threshold": float(threshold),
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",
             "TreatMissingData": rng.choice(("notBreaching", "notBreaching", "missing", "ignore")),
             "AlarmActions": [] if actions_roll < 0.08 else [topic],
             "OKActions": [topic] if rng.random() < 0.3 else [],
             "ActionsEnabled": actions_roll > 0.13,
-            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+            "Tags": [{"Key": k, "Value": v} for k, v in self._alarm_tags(spec, rng).items()],
         }
-        if text:
-            params["AlarmDescription"] = text
-        if statistic.startswith("p"):
-            params["ExtendedStatistic"] = statistic
-        else:
-            params["Statistic"] = statistic
+        description = _description(kind.description.format(short=short, service=spec.name), rng)
+        if description is not None:
+            params["AlarmDescription"] = description
+        statistic_key = "ExtendedStatistic" if kind.statistic.startswith("p") else "Statistic"
+        params[statistic_key] = kind.statistic
         self.clients["cloudwatch"].put_metric_alarm(**params)
         self.summary.alarms += 1
         state_roll = rng.random()
@@ -707,13 +764,16 @@ class _Deployment:
 
     def _alarm_tags(self, spec: ServiceSpec, rng: random.Random) -> dict[str, str]:
         roll = rng.random()
-        if spec.tagging == "stack" and roll < 0.92:
+        # A stack-managed service still has alarms added by hand next to the template (no stack tag).
+        if spec.tagging == "stack" and roll < 0.55:
             return {
                 "service": spec.slug,
                 "team": spec.team,
                 "aws:cloudformation:stack-name": f"{spec.slug}-prod",
                 "aws:cloudformation:logical-id": "Alarm",
             }
+        if spec.tagging == "stack" and roll < 0.92:
+            return {"service": spec.slug, "team": spec.team}
         if spec.tagging == "tags" and roll < 0.85:
             return {"service": spec.slug, "team": spec.team} if roll < 0.6 else {"service": spec.slug}
         if spec.tagging == "legacy" and roll < 0.35:

@@ -67,7 +67,7 @@ def apply_demo_governance(actor) -> int:
     """What those teams decided, recorded through the same audited service the purpose form uses."""
     symptoms = Alarm.objects.filter(
         service__slug__in=COVERED_SERVICES, metric_name="5XXError", deleted_at__isnull=True, tier=""
-    )
+    ).exclude(name__contains="-internal-api-")  # the internal APIs serve other services, not customers
     for alarm in symptoms:
         alarm_update_governance(
             alarm=alarm,

@@ -1,5 +1,7 @@
 """Template helpers shared by every page."""
 
+import json
+
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -29,15 +31,45 @@ def sort_link(context, field: str, label: str):
     return format_html('<a href="?{}">{}{}</a>', query.urlencode(), label, arrow)
 
 
-@register.simple_tag(takes_context=True)
-def page_query(context, number: int):
-    """The current query string with another page number."""
-    query = context["request"].GET.copy()
-    query["page"] = number
-    return query.urlencode()
-
-
 @register.filter
 def get_item(mapping: dict, key):
     """``mapping[key]`` in a template (None when missing)."""
     return mapping.get(key) if mapping else None
+
+
+# CloudWatch's ComparisonOperator values, as a reader says them.
+COMPARISONS = {
+    "GreaterThanOrEqualToThreshold": "≥",
+    "GreaterThanThreshold": ">",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "≤",
+    "LessThanLowerOrGreaterThanUpperThreshold": "outside the band",
+    "LessThanLowerThreshold": "below the band",
+    "GreaterThanUpperThreshold": "above the band",
+}
+
+
+@register.filter
+def comparison(operator: str) -> str:
+    """``GreaterThanOrEqualToThreshold`` → ``≥``; an unknown operator is shown as it is."""
+    return COMPARISONS.get(operator, operator)
+
+
+@register.filter
+def pretty_json(value) -> str:
+    """Indented JSON (metric-math queries). Returned unsafe, so the template escapes it."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+@register.filter
+def duration(milliseconds) -> str:
+    """A run's duration in milliseconds as ``850 ms``, ``12.3 s`` or ``4 min 5 s``."""
+    if milliseconds in (None, ""):
+        return "—"
+    if milliseconds < 1000:
+        return f"{milliseconds} ms"
+    seconds = milliseconds / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"

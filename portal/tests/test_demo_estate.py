@@ -42,6 +42,8 @@ def test_small_demo_estate_is_synced_owned_and_covered(local_aws):
         (account, region) for account in ACCOUNTS for region in REGIONS
     }
     assert Alarm.objects.exclude(stack_name="").exists()
+    assert Alarm.objects.filter(tags__service="checkout", service__slug="checkout").exists()
+    assert Alarm.objects.filter(tags={}).exists()  # the untagged ones the rules must place by name
     assert Alarm.objects.filter(state="ALARM").exists()
     assert Alarm.objects.filter(actions_enabled=False, actions_disabled_since__isnull=False).exists()
     assert Alarm.objects.filter(orphaned=True).exists()

@@ -41,6 +41,14 @@ class Command(BaseCommand):
         parser.add_argument("--aws-port", type=int, default=5055, help="Port of the local AWS (moto server).")
 
     def handle(self, *args, host, port, aws_port, **options):
+        # SIGTERM stops the launcher the way Ctrl-C does, at any step, so the children are always stopped.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            self.launch(host, port, aws_port)
+        except KeyboardInterrupt:
+            self.say("Stopped.")
+
+    def launch(self, host: str, port: int, aws_port: int) -> None:
         started = time.monotonic()
         self.say("Preparing the database")
         call_command("migrate", interactive=False, verbosity=0)
@@ -49,29 +57,34 @@ class Command(BaseCommand):
         logins = create_demo_users()
 
         local = start_local_aws(aws_port if _port_free(aws_port) else free_port())
-        children: list[subprocess.Popen] = []
+        children: dict[str, subprocess.Popen] = {}
         try:
             with local_aws_environ(local):
                 self.say(f"Local AWS at {local.endpoint_url}; building the demo estate")
+                step = time.monotonic()
                 estate = build_demo_estate()
                 self.say(
                     f"  {estate.functions} Lambda functions, {estate.tables} DynamoDB tables, {estate.apis} APIs, "
                     f"{estate.queues} SQS queues, {estate.streams} Kinesis streams, {estate.buckets} S3 buckets, "
-                    f"{estate.alarms} alarms"
+                    f"{estate.alarms} alarms in {time.monotonic() - step:.1f}s"
                 )
                 for account in demo_accounts():
                     aws_account_register(**account)
                 self.say("Syncing resources and alarms from the local AWS (the real sync path), then the rules")
+                step, synced = time.monotonic(), 0
                 for account, region in sync_targets():
                     result = catalog_refresh(account=account, region=region, triggered_by="demo")
                     if result.failed or result.alarms is None:
                         raise CommandError(f"sync of {account.account_id}/{region} failed; see the sync runs")
-                    run = result.alarms
+                    run, found = result.alarms, result.resources
                     self.say(
-                        f"  {account.account_id} {region}: {result.resources.created} resources; alarms "
+                        f"  {account.account_id} {region}: resources {found.created} new of "
+                        f"{found.created + found.updated + found.unchanged}; alarms "
                         f"{run.created} new, {run.updated} changed, {run.unchanged} unchanged, {run.deleted} deleted; "
                         f"{result.links.orphaned} orphaned, {result.reassigned} assigned by rules"
                     )
+                    synced += run.created + run.updated + run.unchanged
+                self.say(f"  {synced} alarms in the catalog, synced in {time.monotonic() - step:.1f}s")
                 covered = apply_demo_governance(get_user_model().objects.get(username="admin"))
                 self.say(f"  {covered} customer-facing alarms marked symptom / page by their teams")
             children = self.start_children(host, port, {**os.environ, **local.environ})
@@ -79,19 +92,19 @@ class Command(BaseCommand):
             self.banner(host, port, logins, time.monotonic() - started)
             self.supervise(children)
         finally:
-            _stop(children)
+            _stop(list(children.values()))
             local.stop()
 
     def say(self, text: str) -> None:
         self.stdout.write(text)
         self.stdout.flush()
 
-    def start_children(self, host: str, port: int, env: dict[str, str]) -> list[subprocess.Popen]:
+    def start_children(self, host: str, port: int, env: dict[str, str]) -> dict[str, subprocess.Popen]:
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
-        commands = [
-            [python, manage, "runserver", f"{host}:{port}", "--noreload"],
-            [
+        commands = {
+            "web server": [python, manage, "runserver", f"{host}:{port}", "--noreload"],
+            "Celery worker": [
                 python,
                 "-m",
                 "celery",
@@ -104,7 +117,7 @@ class Command(BaseCommand):
                 "--without-mingle",
                 "--without-heartbeat",
             ],
-            [
+            "Celery beat": [
                 python,
                 "-m",
                 "celery",
@@ -114,20 +127,19 @@ class Command(BaseCommand):
                 "--loglevel=INFO",
                 f"--schedule={settings.CELERY_BEAT_SCHEDULE_FILENAME}",
             ],
-        ]
+        }
         # Each child leads its own process group, so that stopping it also stops what it forked (workers).
-        return [
-            subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603 (fixed argv)
-            for command in commands
-        ]
+        return {
+            name: subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603 (fixed argv)
+            for name, command in commands.items()
+        }
 
-    def wait_until_serving(self, host: str, port: int, children: list[subprocess.Popen]) -> None:
+    def wait_until_serving(self, host: str, port: int, children: dict[str, subprocess.Popen]) -> None:
         import urllib.request
 
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if any(child.poll() is not None for child in children):
-                raise CommandError("a process exited while starting; see the log above")
+            self.check_children(children)
             try:
                 with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=2):
                     return
@@ -145,22 +157,16 @@ class Command(BaseCommand):
         ]
         self.say("\n".join(lines))
 
-    def supervise(self, children: list[subprocess.Popen]) -> None:
-        stop = {"now": False}
+    def supervise(self, children: dict[str, subprocess.Popen]) -> None:
+        """Wait for Ctrl-C or SIGTERM (KeyboardInterrupt, see handle); a child that exits stops everything."""
+        while True:
+            self.check_children(children)
+            time.sleep(0.5)
 
-        def on_signal(signum, frame):
-            stop["now"] = True
-
-        signal.signal(signal.SIGTERM, on_signal)
-        try:
-            while not stop["now"]:
-                for child in children:
-                    if child.poll() is not None:
-                        raise CommandError(f"{' '.join(child.args[1:4])} exited with {child.returncode}")
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        self.say("Stopping…")
+    def check_children(self, children: dict[str, subprocess.Popen]) -> None:
+        for name, child in children.items():
+            if child.poll() is not None:
+                raise CommandError(f"the {name} exited (code {child.returncode}); stopping everything")
 
 
 def _port_free(port: int) -> bool:
@@ -175,6 +181,13 @@ def _port_free(port: int) -> bool:
 
 
 def _stop(children: list[subprocess.Popen]) -> None:
+    # A second Ctrl-C (impatient users, or `timeout` relaying the signal) must not cut the shutdown short
+    # and leave children behind.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if any(child.poll() is None for child in children):
+        sys.stdout.write("Stopping…\n")
+        sys.stdout.flush()
     # The leader alone gets SIGTERM so that Celery shuts its pool down warmly; the whole group gets
     # SIGKILL only if it has not finished in time.
     for child in children:
