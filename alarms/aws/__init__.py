@@ -1,0 +1,34 @@
+"""The boto3 adapter: the only package that imports boto3.
+
+Pages of AWS responses go in, plain dataclasses come out. Clients honour ``AWS_ENDPOINT_URL`` (boto3
+reads it itself), use adaptive retries, and act inside an account through its IAM role when one is set.
+Throttling that outlasts botocore's own retries is retried here once more per page, with backoff, so a
+long sync of a busy account slows down instead of failing.
+
+- ``session``: how to reach an (account, region): role sessions and clients;
+- ``paging``: cursors, call counting, throttling backoff, the one error type;
+- ``alarms``: DescribeAlarms and alarm tags as ``AlarmRecord``;
+- ``inventory``: the resources alarms watch as ``ResourceRecord``.
+"""
+
+from alarms.aws.alarms import STACK_TAG, AlarmRecord, alarm_tags, describe_alarm_pages
+from alarms.aws.inventory import ResourceRecord, inventory
+from alarms.aws.paging import AwsError, CallCounter, call_with_backoff
+from alarms.aws.session import AccountAccess, client, client_config, forget_sessions, session_for
+
+__all__ = [
+    "STACK_TAG",
+    "AccountAccess",
+    "AlarmRecord",
+    "AwsError",
+    "CallCounter",
+    "ResourceRecord",
+    "alarm_tags",
+    "call_with_backoff",
+    "client",
+    "client_config",
+    "describe_alarm_pages",
+    "forget_sessions",
+    "inventory",
+    "session_for",
+]

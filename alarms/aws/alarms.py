@@ -1,0 +1,152 @@
+"""CloudWatch alarms as AWS describes them, with their tags, flattened to catalog field names."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+from alarms.aws.paging import CallCounter, pages
+
+STACK_TAG = "aws:cloudformation:stack-name"
+ALARM_PAGE_SIZE = 100  # DescribeAlarms' MaxRecords ceiling
+TAG_PAGE_SIZE = 100  # GetResources' ResourcesPerPage ceiling
+
+
+@dataclass(frozen=True)
+class AlarmRecord:
+    """One alarm as AWS describes it, with its tags, flattened to catalog field names."""
+
+    arn: str
+    name: str
+    alarm_type: str
+    description: str = ""
+    namespace: str = ""
+    metric_name: str = ""
+    dimensions: dict[str, str] = field(default_factory=dict)
+    statistic: str = ""
+    period: int | None = None
+    evaluation_periods: int | None = None
+    datapoints_to_alarm: int | None = None
+    threshold: float | None = None
+    comparison_operator: str = ""
+    treat_missing_data: str = ""
+    metrics: list = field(default_factory=list)
+    alarm_rule: str = ""
+    actions_enabled: bool = True
+    alarm_actions: list[str] = field(default_factory=list)
+    ok_actions: list[str] = field(default_factory=list)
+    insufficient_data_actions: list[str] = field(default_factory=list)
+    state: str = "INSUFFICIENT_DATA"
+    state_reason: str = ""
+    state_updated_at: datetime | None = None
+    configuration_updated_at: datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stack_name(self) -> str:
+        return self.tags.get(STACK_TAG, "")
+
+    @cached_property
+    def digest(self) -> str:
+        """A stable digest of everything AWS says about the alarm; equal digests mean nothing changed."""
+        values = [getattr(self, name) for name in self.__dataclass_fields__]
+        payload = json.dumps(values, sort_keys=True, default=_json_default, separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _metric_record(raw: dict, tags: dict[str, str]) -> AlarmRecord:
+    return AlarmRecord(
+        arn=raw["AlarmArn"],
+        name=raw["AlarmName"],
+        alarm_type="metric",
+        description=raw.get("AlarmDescription") or "",
+        namespace=raw.get("Namespace") or "",
+        metric_name=raw.get("MetricName") or "",
+        dimensions={d["Name"]: d["Value"] for d in raw.get("Dimensions") or []},
+        statistic=raw.get("Statistic") or raw.get("ExtendedStatistic") or "",
+        period=raw.get("Period"),
+        evaluation_periods=raw.get("EvaluationPeriods"),
+        datapoints_to_alarm=raw.get("DatapointsToAlarm"),
+        threshold=raw.get("Threshold"),
+        comparison_operator=raw.get("ComparisonOperator") or "",
+        treat_missing_data=raw.get("TreatMissingData") or "",
+        metrics=_plain(raw["Metrics"]) if raw.get("Metrics") else [],
+        actions_enabled=bool(raw.get("ActionsEnabled", True)),
+        alarm_actions=list(raw.get("AlarmActions") or []),
+        ok_actions=list(raw.get("OKActions") or []),
+        insufficient_data_actions=list(raw.get("InsufficientDataActions") or []),
+        state=raw.get("StateValue") or "INSUFFICIENT_DATA",
+        state_reason=raw.get("StateReason") or "",
+        state_updated_at=raw.get("StateUpdatedTimestamp"),
+        configuration_updated_at=raw.get("AlarmConfigurationUpdatedTimestamp"),
+        tags=tags,
+    )
+
+
+def _composite_record(raw: dict, tags: dict[str, str]) -> AlarmRecord:
+    return AlarmRecord(
+        arn=raw["AlarmArn"],
+        name=raw["AlarmName"],
+        alarm_type="composite",
+        description=raw.get("AlarmDescription") or "",
+        alarm_rule=raw.get("AlarmRule") or "",
+        actions_enabled=bool(raw.get("ActionsEnabled", True)),
+        alarm_actions=list(raw.get("AlarmActions") or []),
+        ok_actions=list(raw.get("OKActions") or []),
+        insufficient_data_actions=list(raw.get("InsufficientDataActions") or []),
+        state=raw.get("StateValue") or "INSUFFICIENT_DATA",
+        state_reason=raw.get("StateReason") or "",
+        state_updated_at=raw.get("StateUpdatedTimestamp"),
+        configuration_updated_at=raw.get("AlarmConfigurationUpdatedTimestamp"),
+        tags=tags,
+    )
+
+
+def _plain(value):
+    """JSON-safe copy of a boto3 structure (datetimes become ISO strings)."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def describe_alarm_pages(
+    cloudwatch, counter: CallCounter, tags_by_arn: dict[str, dict[str, str]]
+) -> Iterator[list[AlarmRecord]]:
+    """Every metric and composite alarm of the client's (account, region), a page (≤100) at a time,
+    each with its tags from ``tags_by_arn`` (see alarm_tags)."""
+    alarm_pages = pages(
+        cloudwatch.describe_alarms,
+        "NextToken",
+        counter,
+        AlarmTypes=["MetricAlarm", "CompositeAlarm"],
+        MaxRecords=ALARM_PAGE_SIZE,
+    )
+    for page in alarm_pages:
+        records = [_metric_record(raw, tags_by_arn.get(raw["AlarmArn"], {})) for raw in page.get("MetricAlarms", [])]
+        records += [
+            _composite_record(raw, tags_by_arn.get(raw["AlarmArn"], {})) for raw in page.get("CompositeAlarms", [])
+        ]
+        yield records
+
+
+def alarm_tags(tagging, counter: CallCounter) -> dict[str, dict[str, str]]:
+    """Tags of every tagged alarm in the client's (account, region), by ARN: one call per 100 alarms."""
+    tags: dict[str, dict[str, str]] = {}
+    for page in pages(
+        tagging.get_resources,
+        "PaginationToken",
+        counter,
+        ResourceTypeFilters=["cloudwatch:alarm"],
+        ResourcesPerPage=TAG_PAGE_SIZE,
+    ):
+        for mapping in page.get("ResourceTagMappingList", []):
+            tags[mapping["ResourceARN"]] = {t["Key"]: t["Value"] for t in mapping.get("Tags", [])}
+    return tags

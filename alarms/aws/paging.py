@@ -1,0 +1,90 @@
+"""Paging, call counting and throttling backoff, shared by every AWS list call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+
+from botocore.exceptions import ClientError
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+    }
+)
+
+
+class AwsError(Exception):
+    """An AWS call failed for good; the message is safe to show and store."""
+
+
+@dataclass
+class CallCounter:
+    """Counts AWS API requests made for one sync run (pages, not items)."""
+
+    calls: int = 0
+
+    def add(self, n: int = 1) -> None:
+        self.calls += n
+
+
+def error_code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def error_text(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
+
+
+def call_with_backoff(call: Callable[[], dict], *, sleep: Callable[[float], None] = time.sleep) -> dict:
+    """Run one AWS call, retrying throttling with exponential backoff; other errors become AwsError."""
+    retries = settings.OKAMI_AWS_THROTTLE_RETRIES
+    for attempt in range(retries + 1):
+        try:
+            return call()
+        except ClientError as exc:
+            if error_code(exc) not in THROTTLING_CODES or attempt == retries:
+                raise AwsError(error_text(exc)) from exc
+            delay = settings.OKAMI_AWS_THROTTLE_BACKOFF_SECONDS * (2**attempt)
+            logger.warning("AWS throttled (%s); retrying in %.1fs", error_code(exc), delay)
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def pages(call: Callable[..., dict], token_name: str, counter: CallCounter, **params) -> Iterator[dict]:
+    """Follow a NextToken-style cursor. ``token_name`` is the request/response key of the cursor."""
+    token = None
+    while True:
+        request = {**params, **({token_name: token} if token else {})}
+        page = call_with_backoff(partial(call, **request))
+        counter.add()
+        yield page
+        token = page.get(token_name)
+        if not token:
+            return
+
+
+def pages_marker(call, counter: CallCounter, **params) -> Iterator[dict]:
+    """Lambda answers with NextMarker but is asked with Marker."""
+    marker = None
+    while True:
+        page = call_with_backoff(partial(call, **params, **({"Marker": marker} if marker else {})))
+        counter.add()
+        yield page
+        marker = page.get("NextMarker")
+        if not marker:
+            return
