@@ -65,6 +65,9 @@ class AwsAccount(models.Model):
     name = models.CharField(max_length=200)
     role_arn = models.CharField(max_length=2048, blank=True)
     external_id = models.CharField(max_length=1224, blank=True)
+    # Applying review decisions needs write access; a separate role keeps the sync role read-only.
+    write_role_arn = models.CharField(max_length=2048, blank=True)
+    write_external_id = models.CharField(max_length=1224, blank=True)
     regions = models.JSONField(default=list, help_text="Region codes to sync, e.g. ['eu-west-1'].")
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -84,10 +87,12 @@ class AwsAccount(models.Model):
             bad = [r for r in self.regions if not isinstance(r, str) or not REGION_RE.match(r)]
             if bad:
                 errors["regions"] = f"Not AWS region codes: {', '.join(map(str, bad))}."
-        if self.role_arn and not ROLE_ARN_RE.match(self.role_arn):
-            errors["role_arn"] = "Not an IAM role ARN (arn:aws:iam::<account>:role/<name>)."
-        if self.external_id and not EXTERNAL_ID_RE.match(self.external_id):
-            errors["external_id"] = "AWS accepts 2 to 1224 of letters, digits and +=,.@:/- as an external id."
+        for name in ("role_arn", "write_role_arn"):
+            if getattr(self, name) and not ROLE_ARN_RE.match(getattr(self, name)):
+                errors[name] = "Not an IAM role ARN (arn:aws:iam::<account>:role/<name>)."
+        for name in ("external_id", "write_external_id"):
+            if getattr(self, name) and not EXTERNAL_ID_RE.match(getattr(self, name)):
+                errors[name] = "AWS accepts 2 to 1224 of letters, digits and +=,.@:/- as an external id."
         if errors:
             raise ValidationError(errors)
 
@@ -104,21 +109,31 @@ AWS_FIELDS = (
     "metric_name",
     "dimensions",
     "statistic",
+    "extended_statistic",
+    "unit",
     "period",
     "evaluation_periods",
     "datapoints_to_alarm",
     "threshold",
     "comparison_operator",
     "treat_missing_data",
+    "evaluate_low_sample_count_percentile",
+    "threshold_metric_id",
     "metrics",
     "alarm_rule",
+    "actions_suppressor",
+    "actions_suppressor_wait_period",
+    "actions_suppressor_extension_period",
     "actions_enabled",
     "alarm_actions",
     "ok_actions",
     "insufficient_data_actions",
     "state",
     "state_reason",
+    "state_reason_data",
     "state_updated_at",
+    "state_transitioned_at",
+    "evaluation_state",
     "configuration_updated_at",
     "tags",
     "stack_name",
@@ -151,15 +166,22 @@ class Alarm(models.Model):
     namespace = models.CharField(max_length=255, blank=True)
     metric_name = models.CharField(max_length=255, blank=True)
     dimensions = models.JSONField(default=dict, blank=True)
-    statistic = models.CharField(max_length=64, blank=True)
+    statistic = models.CharField(max_length=64, blank=True, help_text="SampleCount, Average, Sum, Minimum, Maximum.")
+    extended_statistic = models.CharField(max_length=64, blank=True, help_text="A percentile such as p99, or tm90.")
+    unit = models.CharField(max_length=32, blank=True)
     period = models.PositiveIntegerField(null=True, blank=True)
     evaluation_periods = models.PositiveIntegerField(null=True, blank=True)
     datapoints_to_alarm = models.PositiveIntegerField(null=True, blank=True)
     threshold = models.FloatField(null=True, blank=True)
     comparison_operator = models.CharField(max_length=64, blank=True)
     treat_missing_data = models.CharField(max_length=32, blank=True)
-    metrics = models.JSONField(default=list, blank=True)
+    evaluate_low_sample_count_percentile = models.CharField(max_length=16, blank=True)
+    threshold_metric_id = models.CharField(max_length=255, blank=True, help_text="Anomaly-band alarms.")
+    metrics = models.JSONField(default=list, blank=True, help_text="Metric-math queries, as AWS returns them.")
     alarm_rule = models.TextField(blank=True, help_text="Composite alarms: the rule over child alarms.")
+    actions_suppressor = models.CharField(max_length=1600, blank=True, help_text="Composite alarms.")
+    actions_suppressor_wait_period = models.PositiveIntegerField(null=True, blank=True)
+    actions_suppressor_extension_period = models.PositiveIntegerField(null=True, blank=True)
 
     # Actions and state.
     actions_enabled = models.BooleanField(default=True)
@@ -171,7 +193,11 @@ class Alarm(models.Model):
     insufficient_data_actions = models.JSONField(default=list, blank=True)
     state = models.CharField(max_length=32, choices=AlarmState.choices, default=AlarmState.INSUFFICIENT_DATA)
     state_reason = models.TextField(blank=True)
+    state_reason_data = models.JSONField(default=dict, blank=True)
+    # StateUpdatedTimestamp also moves when only the reason changes; "in this state since" is the transition.
     state_updated_at = models.DateTimeField(null=True, blank=True)
+    state_transitioned_at = models.DateTimeField(null=True, blank=True)
+    evaluation_state = models.CharField(max_length=32, blank=True, help_text="e.g. PARTIAL_DATA.")
     configuration_updated_at = models.DateTimeField(null=True, blank=True)
     tags = models.JSONField(default=dict, blank=True)
     stack_name = models.CharField(max_length=255, blank=True, help_text="CloudFormation stack managing it.")
@@ -179,6 +205,14 @@ class Alarm(models.Model):
     aws_hash = models.CharField(max_length=64, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="Gone from AWS; history is kept.")
+    # Identity across replacement: a stack update that replaces an alarm (new name, same purpose) links the
+    # old one to its successor, which inherits its governance; a person can undo a wrong link.
+    replaced_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaces"
+    )
+    replacement_dismissed = models.BooleanField(
+        default=False, help_text="A person unlinked a replacement: never link this alarm automatically again."
+    )
 
     # Governance.
     service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="alarms")
@@ -258,8 +292,9 @@ class MappingRule(models.Model):
     pattern = models.CharField(
         max_length=512, blank=True, help_text="Tag value (* for any), name prefix, regular expression or account id."
     )
-    set_service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    set_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Deleting a service or team disables the rules naming it (alarms.services.catalog), never deletes them.
+    set_service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    set_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     service_from_value = models.BooleanField(
         default=False, help_text="Tag rules: the service whose slug is the tag's value."
     )
@@ -285,7 +320,7 @@ class SyncRun(models.Model):
     region = models.CharField(max_length=32)
     kind = models.CharField(max_length=16, choices=SyncKind.choices, default=SyncKind.ALARMS)
     status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.RUNNING)
-    triggered_by = models.CharField(max_length=32, default="schedule")
+    triggered_by = models.CharField(max_length=160, default="schedule", help_text="schedule, or web:<user name>.")
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     created = models.PositiveIntegerField(default=0)
@@ -294,7 +329,10 @@ class SyncRun(models.Model):
     deleted = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    # Deletions held back because too many alarms vanished at once; the next run confirms or drops them.
+    held_deletions = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="Full error, for administrators (may name role ARNs).")
+    error_summary = models.CharField(max_length=300, blank=True, help_text="What every user may see.")
 
     class Meta:
         ordering = ["-started_at"]

@@ -28,21 +28,31 @@ class AlarmRecord:
     metric_name: str = ""
     dimensions: dict[str, str] = field(default_factory=dict)
     statistic: str = ""
+    extended_statistic: str = ""
+    unit: str = ""
     period: int | None = None
     evaluation_periods: int | None = None
     datapoints_to_alarm: int | None = None
     threshold: float | None = None
     comparison_operator: str = ""
     treat_missing_data: str = ""
+    evaluate_low_sample_count_percentile: str = ""
+    threshold_metric_id: str = ""
     metrics: list = field(default_factory=list)
     alarm_rule: str = ""
+    actions_suppressor: str = ""
+    actions_suppressor_wait_period: int | None = None
+    actions_suppressor_extension_period: int | None = None
     actions_enabled: bool = True
     alarm_actions: list[str] = field(default_factory=list)
     ok_actions: list[str] = field(default_factory=list)
     insufficient_data_actions: list[str] = field(default_factory=list)
     state: str = "INSUFFICIENT_DATA"
     state_reason: str = ""
+    state_reason_data: dict = field(default_factory=dict)
     state_updated_at: datetime | None = None
+    state_transitioned_at: datetime | None = None
+    evaluation_state: str = ""
     configuration_updated_at: datetime | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -64,52 +74,69 @@ def _json_default(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def _common(raw: dict, tags: dict[str, str]) -> dict:
+    """What metric and composite alarms share: identity, actions and state."""
+    return {
+        "arn": raw["AlarmArn"],
+        "name": raw["AlarmName"],
+        "description": raw.get("AlarmDescription") or "",
+        "actions_enabled": bool(raw.get("ActionsEnabled", True)),
+        "alarm_actions": list(raw.get("AlarmActions") or []),
+        "ok_actions": list(raw.get("OKActions") or []),
+        "insufficient_data_actions": list(raw.get("InsufficientDataActions") or []),
+        "state": raw.get("StateValue") or "INSUFFICIENT_DATA",
+        "state_reason": raw.get("StateReason") or "",
+        "state_reason_data": _reason_data(raw.get("StateReasonData")),
+        "state_updated_at": raw.get("StateUpdatedTimestamp"),
+        "state_transitioned_at": raw.get("StateTransitionedTimestamp"),
+        "configuration_updated_at": raw.get("AlarmConfigurationUpdatedTimestamp"),
+        "tags": tags,
+    }
+
+
 def _metric_record(raw: dict, tags: dict[str, str]) -> AlarmRecord:
     return AlarmRecord(
-        arn=raw["AlarmArn"],
-        name=raw["AlarmName"],
+        **_common(raw, tags),
         alarm_type="metric",
-        description=raw.get("AlarmDescription") or "",
         namespace=raw.get("Namespace") or "",
         metric_name=raw.get("MetricName") or "",
         dimensions={d["Name"]: d["Value"] for d in raw.get("Dimensions") or []},
-        statistic=raw.get("Statistic") or raw.get("ExtendedStatistic") or "",
+        statistic=raw.get("Statistic") or "",
+        extended_statistic=raw.get("ExtendedStatistic") or "",
+        unit=raw.get("Unit") or "",
         period=raw.get("Period"),
         evaluation_periods=raw.get("EvaluationPeriods"),
         datapoints_to_alarm=raw.get("DatapointsToAlarm"),
         threshold=raw.get("Threshold"),
         comparison_operator=raw.get("ComparisonOperator") or "",
         treat_missing_data=raw.get("TreatMissingData") or "",
+        evaluate_low_sample_count_percentile=raw.get("EvaluateLowSampleCountPercentile") or "",
+        threshold_metric_id=raw.get("ThresholdMetricId") or "",
         metrics=_plain(raw["Metrics"]) if raw.get("Metrics") else [],
-        actions_enabled=bool(raw.get("ActionsEnabled", True)),
-        alarm_actions=list(raw.get("AlarmActions") or []),
-        ok_actions=list(raw.get("OKActions") or []),
-        insufficient_data_actions=list(raw.get("InsufficientDataActions") or []),
-        state=raw.get("StateValue") or "INSUFFICIENT_DATA",
-        state_reason=raw.get("StateReason") or "",
-        state_updated_at=raw.get("StateUpdatedTimestamp"),
-        configuration_updated_at=raw.get("AlarmConfigurationUpdatedTimestamp"),
-        tags=tags,
+        evaluation_state=raw.get("EvaluationState") or "",
     )
 
 
 def _composite_record(raw: dict, tags: dict[str, str]) -> AlarmRecord:
     return AlarmRecord(
-        arn=raw["AlarmArn"],
-        name=raw["AlarmName"],
+        **_common(raw, tags),
         alarm_type="composite",
-        description=raw.get("AlarmDescription") or "",
         alarm_rule=raw.get("AlarmRule") or "",
-        actions_enabled=bool(raw.get("ActionsEnabled", True)),
-        alarm_actions=list(raw.get("AlarmActions") or []),
-        ok_actions=list(raw.get("OKActions") or []),
-        insufficient_data_actions=list(raw.get("InsufficientDataActions") or []),
-        state=raw.get("StateValue") or "INSUFFICIENT_DATA",
-        state_reason=raw.get("StateReason") or "",
-        state_updated_at=raw.get("StateUpdatedTimestamp"),
-        configuration_updated_at=raw.get("AlarmConfigurationUpdatedTimestamp"),
-        tags=tags,
+        actions_suppressor=raw.get("ActionsSuppressor") or "",
+        actions_suppressor_wait_period=raw.get("ActionsSuppressorWaitPeriod"),
+        actions_suppressor_extension_period=raw.get("ActionsSuppressorExtensionPeriod"),
     )
+
+
+def _reason_data(text: str | None) -> dict:
+    """StateReasonData is a JSON document in a string; kept as data, or as text if AWS ever sends other."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"text": text}
+    return value if isinstance(value, dict) else {"value": value}
 
 
 def _plain(value):

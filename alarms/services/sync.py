@@ -24,6 +24,8 @@ from portal.db import upsert_rows, without_commit_wait
 logger = logging.getLogger(__name__)
 
 UPSERT_FIELDS = [name for name in AWS_FIELDS if name != "account"] + ["deleted_at", "actions_disabled_since"]
+# Catalog columns that take an AlarmRecord attribute of the same name.
+RECORD_FIELDS = ["arn", *(name for name in aws.AlarmRecord.__dataclass_fields__ if name in AWS_FIELDS)]
 
 
 @dataclass
@@ -44,6 +46,8 @@ def sync_run_claim(
 
     A run left 'running' by a lost worker stops blocking its key once it is older than the hard limit.
     """
+    # A label, not a key: cut to the column rather than let a long user name fail the run (DataError).
+    triggered_by = triggered_by[: SyncRun._meta.get_field("triggered_by").max_length]
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.OKAMI_SYNC_STALE_AFTER_SECONDS)
     SyncRun.objects.filter(
@@ -66,40 +70,17 @@ def _alarm_row(
     and never updated."""
     # Muted since the first sync that saw the actions disabled; cleared when they are enabled again.
     muted_since = None if record.actions_enabled else (known and known.actions_disabled_since) or now
-    return {
-        "arn": record.arn,
-        "account_id": account.pk,
-        "region": region,
-        "name": record.name,
-        "alarm_type": record.alarm_type,
-        "description": record.description,
-        "namespace": record.namespace,
-        "metric_name": record.metric_name,
-        "dimensions": record.dimensions,
-        "statistic": record.statistic,
-        "period": record.period,
-        "evaluation_periods": record.evaluation_periods,
-        "datapoints_to_alarm": record.datapoints_to_alarm,
-        "threshold": record.threshold,
-        "comparison_operator": record.comparison_operator,
-        "treat_missing_data": record.treat_missing_data,
-        "metrics": record.metrics,
-        "alarm_rule": record.alarm_rule,
-        "actions_enabled": record.actions_enabled,
-        "actions_disabled_since": muted_since,
-        "alarm_actions": record.alarm_actions,
-        "ok_actions": record.ok_actions,
-        "insufficient_data_actions": record.insufficient_data_actions,
-        "state": record.state,
-        "state_reason": record.state_reason,
-        "state_updated_at": record.state_updated_at,
-        "configuration_updated_at": record.configuration_updated_at,
-        "tags": record.tags,
-        "stack_name": record.stack_name,
-        "aws_hash": record.digest,
-        "first_seen_at": now,
-        "deleted_at": None,
-    }
+    row = {name: getattr(record, name) for name in RECORD_FIELDS}
+    row.update(
+        account_id=account.pk,
+        region=region,
+        actions_disabled_since=muted_since,
+        stack_name=record.stack_name,
+        aws_hash=record.digest,
+        first_seen_at=now,
+        deleted_at=None,
+    )
+    return row
 
 
 def _existing_alarms(account: AwsAccount, region: str) -> dict[str, ExistingAlarm]:
