@@ -98,6 +98,23 @@ def no_tags(stubber: Stubber) -> None:
     stubber.add_response("get_resources", {"ResourceTagMappingList": [], "PaginationToken": ""}, TAGS_PARAMS)
 
 
+def describe_in_pages(stubber: Stubber, names: list[str], *, fail_after: int | None = None) -> None:
+    """DescribeAlarms answering ``names`` 100 per page; with ``fail_after``, throttled for good after that page."""
+    pages = [names[i : i + 100] for i in range(0, len(names), 100)]
+    for index, page in enumerate(pages):
+        params = {**DESCRIBE_PARAMS, **({"NextToken": f"page-{index}"} if index else {})}
+        if fail_after is not None and index > fail_after:
+            for _ in range(3):
+                stubber.add_client_error(
+                    "describe_alarms", "Throttling", "Rate exceeded", http_status_code=400, expected_params=params
+                )
+            return
+        response = {"MetricAlarms": [metric_alarm(n) for n in page], "CompositeAlarms": []}
+        if index < len(pages) - 1:
+            response["NextToken"] = f"page-{index + 1}"
+        stubber.add_response("describe_alarms", response, params)
+
+
 def test_follows_next_token_over_several_pages(account, stubbed):
     tagging, cloudwatch = stubbed["resourcegroupstaggingapi"], stubbed["cloudwatch"]
     first_tags = [
@@ -111,14 +128,7 @@ def test_follows_next_token_over_several_pages(account, stubbed):
         {"ResourceTagMappingList": [], "PaginationToken": ""},
         {**TAGS_PARAMS, "PaginationToken": "tags-2"},
     )
-    names = [f"orders-api-5xx-{i}" for i in range(250)]
-    pages = [names[0:100], names[100:200], names[200:250]]
-    for index, page in enumerate(pages):
-        response = {"MetricAlarms": [metric_alarm(n) for n in page], "CompositeAlarms": []}
-        if index < len(pages) - 1:
-            response["NextToken"] = f"page-{index + 1}"
-        params = {**DESCRIBE_PARAMS, **({"NextToken": f"page-{index}"} if index else {})}
-        cloudwatch.add_response("describe_alarms", response, params)
+    describe_in_pages(cloudwatch, [f"orders-api-5xx-{i}" for i in range(250)])
 
     run = sync_alarms(account=account, region=REGION)
 
@@ -167,16 +177,21 @@ def test_throttling_is_retried_with_backoff_then_succeeds(account, stubbed):
 
 def test_throttling_that_never_ends_fails_the_run_and_keeps_the_catalog(account, stubbed, settings):
     settings.OKAMI_AWS_THROTTLE_RETRIES = 2
+    names = [f"orders-api-5xx-{i}" for i in range(150)]
     no_tags(stubbed["resourcegroupstaggingapi"])
-    for _ in range(3):
-        throttled(stubbed["cloudwatch"], "describe_alarms")
+    describe_in_pages(stubbed["cloudwatch"], names)
+    assert sync_alarms(account=account, region=REGION).created == 150
 
+    # The next sync reads the first page, then AWS throttles it for good: the alarms of the page it never
+    # read must not be taken for deleted.
+    no_tags(stubbed["resourcegroupstaggingapi"])
+    describe_in_pages(stubbed["cloudwatch"], names, fail_after=0)
     run = sync_alarms(account=account, region=REGION)
 
     assert run.status == SyncStatus.FAILED
     assert "Throttling" in run.error
     assert run.deleted == 0
-    assert not Alarm.objects.exists()
+    assert Alarm.objects.filter(deleted_at__isnull=True).count() == 150
 
 
 def test_access_denied_is_not_retried(account, stubbed):
