@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Q
 
 from alarms.choices import AlarmState, AlarmType, ResourceKind, SignalKind, SyncStatus, Tier
-from alarms.models import Alarm, AwsAccount, Resource, Service, SyncRun, Team
+from alarms.models import HAS_PURPOSE, Alarm, AwsAccount, Resource, Service, SyncRun, Team
 
 DELETED_CHOICES = (("false", "Live only"), ("true", "Deleted only"), ("all", "Live and deleted"))
 
@@ -26,6 +26,7 @@ class AlarmFilterSet(django_filters.FilterSet):
     signal_kind = django_filters.ChoiceFilter(choices=SignalKind.choices, label="Signal")
     no_owner = django_filters.BooleanFilter(field_name="owner_team", lookup_expr="isnull", label="No owner")
     mine = django_filters.BooleanFilter(method="filter_mine", label="My teams")
+    has_purpose = django_filters.BooleanFilter(method="filter_has_purpose", label="Has a purpose")
     orphaned = django_filters.BooleanFilter(label="Orphaned")
     muted = django_filters.BooleanFilter(field_name="actions_enabled", exclude=True, label="Actions disabled")
     arn = django_filters.CharFilter()
@@ -63,6 +64,11 @@ class AlarmFilterSet(django_filters.FilterSet):
             return queryset
         mine = Q(owner_team__members=user)
         return queryset.filter(mine) if value else queryset.exclude(mine)
+
+    def filter_has_purpose(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(HAS_PURPOSE) if value else queryset.exclude(HAS_PURPOSE)
 
     def filter_deleted(self, queryset, name, value):
         if value == "true":

@@ -151,6 +151,10 @@ GOVERNANCE_FIELDS = (
     "tier",
 )
 
+# An alarm has a purpose when all three questions are answered; one definition for every count and filter.
+PURPOSE_FIELDS = ("purpose_detects", "purpose_customer_impact", "purpose_action")
+HAS_PURPOSE = Q(*(~Q(**{name: ""}) for name in PURPOSE_FIELDS))
+
 
 class Alarm(models.Model):
     """A CloudWatch alarm (metric or composite), identified by its ARN, with its governance data."""
@@ -246,7 +250,7 @@ class Alarm(models.Model):
 
     @property
     def has_purpose(self) -> bool:
-        return bool(self.purpose_detects and self.purpose_customer_impact and self.purpose_action)
+        return all(getattr(self, name) for name in PURPOSE_FIELDS)
 
     @property
     def is_deleted(self) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 
 from alarms.choices import AlarmState
-from alarms.models import Alarm, AuditEntry, MappingRule, Resource, Service, SyncRun, Team
+from alarms.models import HAS_PURPOSE, Alarm, AuditEntry, MappingRule, Resource, Service, SyncRun, Team
 
 LIVE = Q(deleted_at__isnull=True)
 
@@ -68,7 +68,7 @@ def dashboard_summary() -> DashboardSummary:
     counts = live.aggregate(
         total=Count("id"),
         unowned=Count("id", filter=Q(owner_team__isnull=True)),
-        without_purpose=Count("id", filter=Q(purpose_detects="") | Q(purpose_customer_impact="")),
+        without_purpose=Count("id", filter=~HAS_PURPOSE),
         **{state.value: Count("id", filter=Q(state=state.value)) for state in AlarmState},
     )
     by_team = [

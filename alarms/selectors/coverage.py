@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
 
 from alarms.choices import ResourceKind, SignalKind, Tier
-from alarms.models import Alarm, Resource, Service, Team
+from alarms.models import HAS_PURPOSE, Alarm, Resource, Service, Team
 
 LIVE = Q(deleted_at__isnull=True)
 
@@ -109,27 +109,29 @@ def silent_topic_arns() -> set[str]:
 def coverage_estate() -> EstateCoverage:
     """Every coverage figure of the estate, per service and per team, from two passes over plain rows."""
     silent = silent_topic_arns()
-    rows = Alarm.objects.filter(LIVE).values_list(
-        "service_id",
-        "owner_team_id",
-        "alarm_actions",
-        "actions_enabled",
-        "orphaned",
-        "signal_kind",
-        "tier",
-        "purpose_detects",
-        "purpose_customer_impact",
-        "purpose_action",
+    rows = (
+        Alarm.objects.filter(LIVE)
+        .annotate(purposeful=ExpressionWrapper(HAS_PURPOSE, BooleanField()))
+        .values_list(
+            "service_id",
+            "owner_team_id",
+            "alarm_actions",
+            "actions_enabled",
+            "orphaned",
+            "signal_kind",
+            "tier",
+            "purposeful",
+        )
     )
     by_service: dict[int | None, Counter] = defaultdict(Counter)
     by_team: dict[int | None, Counter] = defaultdict(Counter)
     totals: Counter = Counter()
     service_team = dict(Service.objects.values_list("id", "team_id"))
-    for service_id, team_id, actions, enabled, orphaned, signal, tier, detects, impact, action in rows:
+    for service_id, team_id, actions, enabled, orphaned, signal, tier, purposeful in rows:
         figures = Counter(
             alarms=1,
             owned=team_id is not None,
-            with_purpose=bool(detects and impact and action),
+            with_purpose=bool(purposeful),
             orphaned=orphaned,
             no_actions=not actions,
             silent_topics=bool(actions) and all(a in silent for a in actions),
