@@ -96,10 +96,16 @@ def _source(current: str, value: int | None) -> str:
 
 
 def rules_plan(
-    *, rules: list[MappingRule], account: AwsAccount | None = None, region: str | None = None
+    *,
+    rules: list[MappingRule],
+    account: AwsAccount | None = None,
+    region: str | None = None,
+    alarm_ids: list[int] | None = None,
 ) -> list[Reassignment]:
     """What applying ``rules`` would change, alarm by alarm. Reads only."""
-    query = rule_sql.assignment_query(rules, account_pk=account.pk if account else None, region=region)
+    query = rule_sql.assignment_query(
+        rules, account_pk=account.pk if account else None, region=region, alarm_ids=alarm_ids
+    )
     with connection.cursor() as cursor:
         cursor.execute(query.sql, query.params)
         rows = cursor.fetchall()
@@ -127,13 +133,13 @@ def rules_plan(
 
 
 def rules_apply(*, account: AwsAccount | None = None, region: str | None = None, actor=None) -> int:
-    """Apply the enabled rules to the alarms in scope (and to every resource); returns how many alarms changed.
+    """Apply the enabled rules to the alarms and resources in scope; returns how many alarms changed.
 
     One UPDATE per distinct outcome, one audit insert for all changed alarms.
     """
     rules = rules_enabled()
     with transaction.atomic():
-        plan = rules_plan(rules=rules, account=account, region=region)
+        plan = _plan_locked(rules, rules_plan(rules=rules, account=account, region=region))
         groups: dict[tuple, list[int]] = defaultdict(list)
         for item in plan:
             groups[(item.service[1], item.service_source, item.team[1], item.team_source)].append(item.alarm_id)
@@ -147,8 +153,23 @@ def rules_apply(*, account: AwsAccount | None = None, region: str | None = None,
                 owner_team_source=team_source,
             )
         _audit_plan(plan, actor)
-        resources_assign(rules=rules)
+        resources_assign(rules=rules, account=account, region=region)
     return len(plan)
+
+
+def _plan_locked(rules: list[MappingRule], plan: list[Reassignment]) -> list[Reassignment]:
+    """The plan again for its own alarms, now locked: a person's assignment committed after the first read
+    (a manual value the UPDATE would overwrite) is seen, and none can land before this transaction ends.
+
+    Only the alarms about to change are locked (in id order, as bulk assignment does, so the two never
+    deadlock), so a run that changes nothing locks nothing. SQLite has no row locks and needs none: its
+    writers are serialised, and a read transaction cannot be overtaken by a commit.
+    """
+    if not plan or not connection.features.has_select_for_update:
+        return plan
+    ids = sorted(item.alarm_id for item in plan)
+    list(Alarm.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    return rules_plan(rules=rules, alarm_ids=ids)
 
 
 def _audit_plan(plan: list[Reassignment], actor) -> None:
@@ -183,9 +204,9 @@ def _audit_plan(plan: list[Reassignment], actor) -> None:
     )
 
 
-def resources_assign(*, rules: list[MappingRule]) -> int:
+def resources_assign(*, rules: list[MappingRule], account: AwsAccount | None = None, region: str | None = None) -> int:
     """Resources get their service and owner from the same rules, by their own tags (no manual here)."""
-    query = rule_sql.resource_assignment_update(rules)
+    query = rule_sql.resource_assignment_update(rules, account_pk=account.pk if account else None, region=region)
     with connection.cursor() as cursor:
         cursor.execute(query.sql, query.params)
         return cursor.rowcount

@@ -154,24 +154,37 @@ def _alarm_base(dialect: Dialect, scope_sql: str) -> str:
         WHERE a.deleted_at IS NULL {scope_sql}"""
 
 
-def assignment_query(rules, *, account_pk: int | None = None, region: str | None = None) -> Fragment:
+def _scope(table: str, account_pk: int | None, region: str | None, ids: list[int] | None = None) -> Fragment:
+    """The WHERE conditions (each starting with AND) narrowing ``table`` to one account, region or id list."""
+    conditions, params = [], []
+    if account_pk is not None:
+        conditions.append(f"{table}.account_id = %s")
+        params.append(account_pk)
+    if region:
+        conditions.append(f"{table}.region = %s")
+        params.append(region)
+    if ids is not None:  # PostgreSQL only: one array parameter, whatever the number of ids
+        conditions.append(f"{table}.id = ANY(%s)")
+        params.append(list(ids))
+    return Fragment("".join(f" AND {c}" for c in conditions), tuple(params))
+
+
+def assignment_query(
+    rules, *, account_pk: int | None = None, region: str | None = None, alarm_ids: list[int] | None = None
+) -> Fragment:
     """SELECT id, arn, name, service before/after, team before/after, sources and the numbers (1-based, 0 for
     none) of the rules that set service and team, for every live alarm in scope.
 
     Manual values are carried as they are; the owner falls back to the team of the resulting service.
     """
     dialect = Dialect(connection.vendor)
-    scope, scope_params = "", []
-    if account_pk is not None:
-        scope, scope_params = scope + " AND a.account_id = %s", [*scope_params, account_pk]
-    if region:
-        scope, scope_params = scope + " AND a.region = %s", [*scope_params, region]
+    scope = _scope("a", account_pk, region, alarm_ids)
     service = _field_expression(rules, "service", dialect)
     team = _field_expression(rules, "team", dialect)
     service_id, service_rule = decode("e.service_code")
     team_id, team_rule = decode("e.team_code")
     sql = f"""
-        WITH b AS MATERIALIZED ({_alarm_base(dialect, scope)}),
+        WITH b AS MATERIALIZED ({_alarm_base(dialect, scope.sql)}),
         e AS MATERIALIZED (
             SELECT b.*,
                    CASE WHEN b.service_source = 'manual' THEN NULL ELSE {service.sql} END AS service_code,
@@ -187,7 +200,7 @@ def assignment_query(rules, *, account_pk: int | None = None, region: str | None
                COALESCE(s.rule_team, (SELECT x.team_id FROM alarms_service x WHERE x.id = s.new_service)) AS new_team,
                s.service_source, s.owner_team_source, s.service_rule, s.team_rule
         FROM s"""
-    return Fragment(sql, (*scope_params, *service.params, *team.params))
+    return Fragment(sql, (*scope.params, *service.params, *team.params))
 
 
 def match_count_query(rule) -> Fragment:
@@ -198,16 +211,18 @@ def match_count_query(rule) -> Fragment:
     return Fragment(sql, match.params)
 
 
-def resource_assignment_update(rules) -> Fragment:
-    """One UPDATE giving every live resource the service and owner the rules give for its own tags."""
+def resource_assignment_update(rules, *, account_pk: int | None = None, region: str | None = None) -> Fragment:
+    """One UPDATE giving every live resource in scope the service and owner the rules give for its own tags."""
     dialect = Dialect(connection.vendor)
+    scope = _scope("r", account_pk, region)
     service = _field_expression(rules, "service", dialect)
     team = _field_expression(rules, "team", dialect)
     distinct = "IS DISTINCT FROM" if dialect.postgres else "IS NOT"
     sql = f"""
         WITH b AS MATERIALIZED (
             SELECT r.id, r.name, acc.account_id AS account_ref, r.tags AS etags
-            FROM alarms_resource r JOIN alarms_awsaccount acc ON acc.id = r.account_id WHERE r.deleted_at IS NULL),
+            FROM alarms_resource r JOIN alarms_awsaccount acc ON acc.id = r.account_id
+            WHERE r.deleted_at IS NULL {scope.sql}),
         c AS MATERIALIZED (SELECT b.id, {service.sql} AS service_code, {team.sql} AS team_code FROM b),
         n AS MATERIALIZED (
             SELECT c.id, c.service_code / {RULE_SLOTS} AS service_id, c.team_code / {RULE_SLOTS} AS team_id FROM c)
@@ -217,4 +232,4 @@ def resource_assignment_update(rules) -> Fragment:
           AND (alarms_resource.service_id {distinct} n.service_id
                OR alarms_resource.owner_team_id {distinct}
                   COALESCE(n.team_id, (SELECT x.team_id FROM alarms_service x WHERE x.id = n.service_id)))"""
-    return Fragment(sql, (*service.params, *team.params))
+    return Fragment(sql, (*scope.params, *service.params, *team.params))

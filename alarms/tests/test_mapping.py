@@ -1,10 +1,14 @@
 """Mapping rules: ordering, inheritance from resources, manual assignments win, stability, bad rules."""
 
+import threading
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from alarms.choices import ResourceKind, RuleMatch
 from alarms.models import Alarm, AuditEntry, MappingRule, Resource, Service, Team
+from alarms.services import mapping
 from alarms.services.governance import alarm_update_governance
 from alarms.services.mapping import rule_validate, rules_apply
 
@@ -139,3 +143,56 @@ def test_bad_rules_are_refused_with_the_field_named(fields, error_field):
     with pytest.raises(ValidationError) as raised:
         rule_validate(MappingRule(name="bad", **fields))
     assert error_field in raised.value.message_dict
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_manual_assignment_committed_while_the_rules_run_is_never_overwritten(org, editor, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("two connections writing the same rows: PostgreSQL's row locks")
+    rule(10, match=RuleMatch.TAG, tag_key="service", pattern="*", service_from_value=True)
+    target = alarm(org, "search-query-Errors", tags={"service": "search"})
+    plan_alarms = mapping.rules_plan
+
+    def plan_while_a_person_assigns(**kwargs):
+        """The rules' first read, then a person assigns the alarm by hand on another connection."""
+        plan = plan_alarms(**kwargs)
+        if kwargs.get("alarm_ids") is None:
+            person = threading.Thread(target=assign_by_hand)
+            person.start()
+            person.join()
+        return plan
+
+    def assign_by_hand():
+        try:
+            alarm_update_governance(alarm=target, actor=editor, service=org["service"])
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(mapping, "rules_plan", plan_while_a_person_assigns)
+    rules_apply()
+
+    target.refresh_from_db()
+    assert (target.service, target.service_source) == (org["service"], "manual")
+    assert not AuditEntry.objects.filter(action="alarm.rules", after__service="search").exists()
+
+
+def test_a_refresh_of_one_region_maps_only_that_regions_alarms_and_resources(org):
+    rule(10, match=RuleMatch.TAG, tag_key="service", pattern="*", service_from_value=True)
+    here, there = (
+        Resource.objects.create(
+            account=org["account"],
+            region=region,
+            kind=ResourceKind.LAMBDA_FUNCTION,
+            name="search-fn",
+            arn=f"arn:aws:lambda:{region}:111111111111:function:search-fn",
+            tags={"service": "search"},
+        )
+        for region in ("eu-west-1", "us-east-1")
+    )
+
+    rules_apply(account=org["account"], region="eu-west-1")
+
+    here.refresh_from_db()
+    there.refresh_from_db()
+    assert here.service == org["search"]
+    assert there.service is None
