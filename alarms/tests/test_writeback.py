@@ -1,0 +1,271 @@
+"""Write-back: PutMetricAlarm and PutCompositeAlarm replace a whole definition, so an alarm synced through the
+real sync path must rebuild into exactly the parameters that created it, for every kind of alarm.
+
+The local AWS keeps metric alarms faithfully; composite alarms, and the state fields it does not return
+(StateTransitionedTimestamp, EvaluationState, real reason data), go through botocore's Stubber with
+DescribeAlarms items built from the creation parameters the way AWS builds them.
+"""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from botocore.stub import Stubber
+from botocore.validate import validate_parameters
+
+from alarms import aws
+from alarms.aws.writeback import put_alarm_call, put_composite_alarm_params, put_metric_alarm_params
+from alarms.choices import SyncStatus
+from alarms.models import Alarm, AwsAccount
+from alarms.services.sync import sync_alarms
+from alarms.tests.local_estate import ACCOUNTS, REGIONS, member, register_accounts
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNT, REGION = ACCOUNTS[0], REGIONS[0]
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}"
+FIXTURES = Path(__file__).parent / "fixtures" / "eventbridge"
+
+
+def eventbridge(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())["detail"]
+
+
+def metric_query(query: dict) -> dict:
+    """An EventBridge (camelCase, dimensions as a map) metric query in PutMetricAlarm's shape."""
+    result = {"Id": query["id"], "ReturnData": query["returnData"]}
+    if "expression" in query:
+        result["Expression"] = query["expression"]
+    if "label" in query:
+        result["Label"] = query["label"]
+    if "metricStat" in query:
+        stat, metric = query["metricStat"], query["metricStat"]["metric"]
+        dimensions = [{"Name": k, "Value": v} for k, v in metric.get("dimensions", {}).items()]
+        result["MetricStat"] = {
+            "Metric": {"Namespace": metric["namespace"], "MetricName": metric["name"], "Dimensions": dimensions},
+            "Period": stat["period"],
+            "Stat": stat["stat"],
+        }
+    return result
+
+
+ANOMALY_EVENT = eventbridge("03-state-change-for-an-anomaly-detection-alarm.json")
+COMPOSITE_EVENT = eventbridge("06-creation-of-a-composite-alarm-with-a-suppressor-alarm.json")
+
+EVERY_FIELD = {
+    "AlarmName": "orders-api-p99-latency",
+    "AlarmDescription": "Orders API is slow for customers",
+    "ActionsEnabled": False,
+    "OKActions": [f"{TOPIC}:ops-ok"],
+    "AlarmActions": [f"{TOPIC}:ops-page", f"{TOPIC}:ops-log"],
+    "InsufficientDataActions": [f"{TOPIC}:ops-gaps"],
+    "MetricName": "Latency",
+    "Namespace": "AWS/ApiGateway",
+    "ExtendedStatistic": "p99",
+    "Dimensions": [{"Name": "ApiName", "Value": "orders-api"}, {"Name": "Stage", "Value": "prod"}],
+    "Period": 300,
+    "Unit": "Milliseconds",
+    "EvaluationPeriods": 5,
+    "DatapointsToAlarm": 3,
+    "Threshold": 2500.5,
+    "ComparisonOperator": "GreaterThanThreshold",
+    "TreatMissingData": "breaching",
+    "EvaluateLowSampleCountPercentile": "ignore",
+    "Tags": [{"Key": "service", "Value": "orders"}, {"Key": "team", "Value": "payments"}],
+}
+# Nothing optional: what AWS did not return must not be sent back empty.
+MINIMAL = {
+    "AlarmName": "search-query-Errors",
+    "ActionsEnabled": True,
+    "MetricName": "Errors",
+    "Namespace": "AWS/Lambda",
+    "Statistic": "Sum",
+    "Period": 60,
+    "EvaluationPeriods": 1,
+    "Threshold": 0.0,
+    "ComparisonOperator": "GreaterThanThreshold",
+}
+METRIC_MATH = {
+    "AlarmName": "checkout-error-rate",
+    "ActionsEnabled": True,
+    "AlarmActions": [f"{TOPIC}:payments-alerts"],
+    "Metrics": [
+        {"Id": "e1", "Expression": "100 * errors / invocations", "Label": "Error rate (%)", "ReturnData": True},
+        *(
+            {
+                "Id": query_id,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": "FunctionName", "Value": "checkout-createOrder"}],
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+                "ReturnData": False,
+            }
+            for query_id, metric in (("errors", "Errors"), ("invocations", "Invocations"))
+        ),
+    ],
+    "EvaluationPeriods": 5,
+    "DatapointsToAlarm": 2,
+    "Threshold": 5.0,
+    "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+    "TreatMissingData": "notBreaching",
+}
+ANOMALY_BAND = {
+    "AlarmName": ANOMALY_EVENT["alarmName"],
+    "AlarmDescription": ANOMALY_EVENT["configuration"]["description"],
+    "ActionsEnabled": True,
+    "AlarmActions": [f"{TOPIC}:ops-page"],
+    "Metrics": [metric_query(query) for query in ANOMALY_EVENT["configuration"]["metrics"]],
+    "ThresholdMetricId": "ad1",
+    "EvaluationPeriods": 1,
+    "ComparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold",
+    "TreatMissingData": "ignore",
+}
+COMPOSITE = {
+    "AlarmName": COMPOSITE_EVENT["alarmName"],
+    "AlarmDescription": "The service is down for customers",
+    "ActionsEnabled": COMPOSITE_EVENT["configuration"]["actionsEnabled"],
+    "AlarmActions": [f"{TOPIC}:ops-page"],
+    "AlarmRule": COMPOSITE_EVENT["configuration"]["alarmRule"],
+    "ActionsSuppressor": COMPOSITE_EVENT["configuration"]["actionsSuppressor"],
+    "ActionsSuppressorWaitPeriod": COMPOSITE_EVENT["configuration"]["actionsSuppressorWaitPeriod"],
+    "ActionsSuppressorExtensionPeriod": COMPOSITE_EVENT["configuration"]["actionsSuppressorExtensionPeriod"],
+    "Tags": [{"Key": "team", "Value": "platform"}],
+}
+
+
+def valid_input(operation: str, params: dict) -> None:
+    """Raise unless botocore's model of the operation accepts the parameters."""
+    model = aws.client("cloudwatch", access=aws.AccountAccess(ACCOUNT), region=REGION).meta.service_model
+    validate_parameters(params, model.operation_model(operation).input_shape)
+
+
+# Through the local AWS, with the real sync path.
+
+
+@pytest.mark.parametrize(
+    "params", [EVERY_FIELD, MINIMAL, METRIC_MATH, ANOMALY_BAND], ids=["every-field", "minimal", "math", "band"]
+)
+def test_metric_alarm_writes_back_exactly_as_it_was_created(local_aws, params):
+    register_accounts()
+    aws.client("cloudwatch", access=member(ACCOUNT), region=REGION).put_metric_alarm(**params)
+
+    run = sync_alarms(account=AwsAccount.objects.get(account_id=ACCOUNT), region=REGION)
+
+    assert run.status == SyncStatus.SUCCEEDED, run.error
+    alarm = Alarm.objects.get(name=params["AlarmName"])
+    assert put_metric_alarm_params(alarm) == params
+    assert put_alarm_call(alarm) == ("PutMetricAlarm", params)
+    valid_input("PutMetricAlarm", params)
+
+
+# Through botocore's Stubber, with DescribeAlarms items shaped like AWS's.
+
+UPDATED = datetime(2026, 11, 20, 8, 15, tzinfo=UTC)
+TRANSITIONED = datetime(2026, 11, 18, 22, 40, tzinfo=UTC)
+STACK_TAGS = [
+    {"Key": "aws:cloudformation:stack-name", "Value": "service-monitoring"},
+    {"Key": "aws:cloudformation:logical-id", "Value": "AggregatedAlarm"},
+]
+
+
+def described(params: dict) -> dict:
+    """The DescribeAlarms item AWS returns for an alarm created with ``params``: every action list, the
+    state (in ALARM since TRANSITIONED, its reason re-evaluated at UPDATED), no tags."""
+    item = {key: value for key, value in params.items() if key != "Tags"}
+    item.update(
+        AlarmArn=f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{params['AlarmName']}",
+        AlarmConfigurationUpdatedTimestamp=TRANSITIONED,
+        StateValue="ALARM",
+        StateReason=ANOMALY_EVENT["state"]["reason"],
+        StateReasonData=ANOMALY_EVENT["state"]["reasonData"],
+        StateUpdatedTimestamp=UPDATED,
+        StateTransitionedTimestamp=TRANSITIONED,
+    )
+    for actions in ("OKActions", "AlarmActions", "InsufficientDataActions"):
+        item.setdefault(actions, [])
+    if "AlarmRule" in params:
+        item["ActionsSuppressedBy"] = "None"
+    else:
+        item["EvaluationState"] = "PARTIAL_DATA"
+        item.setdefault("Dimensions", [])
+    return item
+
+
+@pytest.fixture
+def stubbed(monkeypatch):
+    """The cached boto3 clients of the account, each with a Stubber; whose credentials these are (STS) is
+    answered for the account."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "stub")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "stub")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    aws.forget_sessions()
+    access = aws.AccountAccess(ACCOUNT)
+    clients = {
+        name: aws.client(name, access=access, region=REGION)
+        for name in ("cloudwatch", "resourcegroupstaggingapi", "sts")
+    }
+    monkeypatch.setattr(aws, "client", lambda service, **kwargs: clients[service])
+    identity = {
+        "UserId": "AROAEXAMPLEID:okami",
+        "Account": ACCOUNT,
+        "Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/okami/okami",
+    }
+    with Stubber(clients["cloudwatch"]) as cloudwatch, Stubber(clients["resourcegroupstaggingapi"]) as tagging:
+        with Stubber(clients["sts"]) as sts:
+            sts.add_response("get_caller_identity", identity, {})
+            yield cloudwatch, tagging
+        cloudwatch.assert_no_pending_responses()
+    aws.forget_sessions()
+
+
+@pytest.mark.parametrize(
+    "params", [EVERY_FIELD, METRIC_MATH, ANOMALY_BAND, COMPOSITE], ids=["every-field", "math", "band", "composite"]
+)
+def test_every_field_aws_returns_is_kept_and_written_back(stubbed, params):
+    account = AwsAccount.objects.create(account_id=ACCOUNT, name="stubbed", regions=[REGION])
+    cloudwatch, tagging = stubbed
+    item = described(params)
+    tags = [*params.get("Tags", []), *STACK_TAGS]
+    tagging.add_response(
+        "get_resources", {"ResourceTagMappingList": [{"ResourceARN": item["AlarmArn"], "Tags": tags}]}, None
+    )
+    kind = "CompositeAlarms" if "AlarmRule" in params else "MetricAlarms"
+    cloudwatch.add_response("describe_alarms", {"MetricAlarms": [], "CompositeAlarms": [], kind: [item]}, None)
+
+    run = sync_alarms(account=account, region=REGION)
+
+    assert run.status == SyncStatus.SUCCEEDED, run.error
+    alarm = Alarm.objects.get(name=params["AlarmName"])
+    # In ALARM since the transition, whatever re-evaluation moved StateUpdatedTimestamp since.
+    assert (alarm.state, alarm.state_transitioned_at, alarm.state_updated_at) == ("ALARM", TRANSITIONED, UPDATED)
+    assert alarm.state_reason_data["recentUpperThresholds"] == [0.3006915352732461]
+    assert alarm.stack_name == "service-monitoring"
+    assert alarm.evaluation_state == ("" if kind == "CompositeAlarms" else "PARTIAL_DATA")
+    # AWS's own aws: tags stay in the catalog but are never sent: AWS refuses them.
+    assert alarm.tags["aws:cloudformation:logical-id"] == "AggregatedAlarm"
+    operation = "PutCompositeAlarm" if kind == "CompositeAlarms" else "PutMetricAlarm"
+    assert put_alarm_call(alarm) == (operation, params)
+    valid_input(operation, params)
+
+
+def test_composite_without_suppressor_sends_no_suppressor_periods():
+    alarm = Alarm(
+        name="checkout-down",
+        alarm_type="composite",
+        alarm_rule='ALARM("checkout-5xx") AND ALARM("checkout-latency")',
+        actions_suppressor_wait_period=60,  # left over from an earlier definition: meaningless alone
+        alarm_actions=[f"{TOPIC}:ops-page"],
+    )
+
+    assert put_composite_alarm_params(alarm) == {
+        "AlarmName": "checkout-down",
+        "ActionsEnabled": True,
+        "AlarmActions": [f"{TOPIC}:ops-page"],
+        "AlarmRule": 'ALARM("checkout-5xx") AND ALARM("checkout-latency")',
+    }
