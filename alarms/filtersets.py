@@ -36,6 +36,7 @@ class AlarmFilterSet(django_filters.FilterSet):
         fields=(
             ("name", "name"),
             ("state", "state"),
+            ("state_since", "state_since"),
             ("state_updated_at", "state_updated_at"),
             ("region", "region"),
             ("account__account_id", "account"),

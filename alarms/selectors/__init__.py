@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from alarms.choices import AlarmState
 from alarms.models import HAS_PURPOSE, Alarm, AuditEntry, MappingRule, Resource, Service, SyncRun, Team
@@ -14,7 +15,11 @@ LIVE = Q(deleted_at__isnull=True)
 
 
 def alarm_list() -> QuerySet[Alarm]:
-    return Alarm.objects.select_related("account", "service", "owner_team")
+    """Alarms with ``state_since``: when they entered their state (StateUpdatedTimestamp also moves when only
+    the reason changes, so the transition time when AWS gives one)."""
+    return Alarm.objects.select_related("account", "service", "owner_team").annotate(
+        state_since=Coalesce("state_transitioned_at", "state_updated_at")
+    )
 
 
 def alarm_detail(*, pk: int) -> Alarm:

@@ -7,18 +7,21 @@ DescribeAlarms items built from the creation parameters the way AWS builds them.
 """
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from botocore.stub import Stubber
 from botocore.validate import validate_parameters
+from django.utils import timezone
+from django.utils.timezone import localtime
 
 from alarms import aws
 from alarms.aws.writeback import put_alarm_call, put_composite_alarm_params, put_metric_alarm_params
 from alarms.choices import SyncStatus
 from alarms.models import Alarm, AwsAccount
 from alarms.services.sync import sync_alarms
+from alarms.tests.factories import AlarmFactory
 from alarms.tests.local_estate import ACCOUNTS, REGIONS, member, register_accounts
 
 pytestmark = pytest.mark.django_db
@@ -269,3 +272,30 @@ def test_composite_without_suppressor_sends_no_suppressor_periods():
         "AlarmActions": [f"{TOPIC}:ops-page"],
         "AlarmRule": 'ALARM("checkout-5xx") AND ALARM("checkout-latency")',
     }
+
+
+# "In this state since" is the transition, not the last re-evaluation of the reason.
+
+
+def test_pages_show_and_sort_by_when_the_alarm_entered_its_state(client, viewer):
+    now = timezone.now()
+    firing = AlarmFactory(
+        name="orders-fn-Errors",
+        state="ALARM",
+        state_transitioned_at=now - timedelta(days=3),
+        state_updated_at=now - timedelta(minutes=5),  # the reason was re-evaluated; the state did not change
+    )
+    AlarmFactory(name="cart-fn-Errors", state_transitioned_at=None, state_updated_at=now - timedelta(days=1))
+    client.force_login(viewer)
+
+    detail = client.get(f"/alarms/{firing.pk}/").content.decode()
+    listed = client.get("/alarms/?ordering=state_since")
+
+    assert (
+        'since <span title="{}">3\xa0days ago'.format(
+            localtime(firing.state_transitioned_at).strftime("%Y-%m-%d %H:%M:%S")
+        )
+        in detail
+    )
+    assert [alarm.name for alarm in listed.context["page"]] == ["orders-fn-Errors", "cart-fn-Errors"]
+    assert "1\xa0day ago" in listed.content.decode()  # no transition time: the last update stands in
