@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The three local targets may fall back to the embedded database, broker and cache, and serve plain HTTP;
+# nothing else may (see README "Production settings").
+LOCAL := OKAMI_EMBEDDED=1 DJANGO_SECURE_SSL_REDIRECT=$${DJANGO_SECURE_SSL_REDIRECT:-0}
 
 .PHONY: run test lint format bench install clean
 
@@ -18,11 +21,11 @@ install: $(STAMP)
 
 ## Web + Celery worker + beat + embedded local AWS with a demo estate. Ctrl-C stops everything.
 run: $(STAMP)
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py run_demo --host $(HOST) --port $(PORT)
+	$(LOCAL) DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py run_demo --host $(HOST) --port $(PORT)
 
 ## The whole suite: embedded defaults, or PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set.
 test: $(STAMP)
-	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} OKAMI_VAR_DIR=$${OKAMI_VAR_DIR:-$(CURDIR)/var/test} \
+	$(LOCAL) DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} OKAMI_VAR_DIR=$${OKAMI_VAR_DIR:-$(CURDIR)/var/test} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -34,7 +37,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-bench-only-not-secret} $(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(LOCAL) DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-bench-only-not-secret} $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var staticfiles

@@ -1,6 +1,7 @@
-"""Fixtures shared by every app's tests: the embedded local AWS (moto server over real HTTP)."""
+"""Fixtures shared by every app's tests: the embedded local AWS (moto server over real HTTP), a clean cache."""
 
 import pytest
+from django.core.cache import cache
 
 from alarms import aws
 from portal.localaws import local_aws_environ, start_local_aws
@@ -21,6 +22,13 @@ def local_aws(local_aws_server):
     with local_aws_environ(local_aws_server):
         yield local_aws_server
     aws.forget_sessions()
+
+
+@pytest.fixture(autouse=True)
+def clean_cache():
+    """API throttles and the failed log-in counts live in the cache: no test inherits another's requests."""
+    cache.clear()
+    yield
 
 
 def pytest_configure(config):

@@ -1,21 +1,39 @@
 """The one settings module. Everything that differs between machines comes from the environment.
 
-With nothing configured the portal runs on embedded defaults: a SQLite file and a file-system Celery
-transport under ``var/``. Production sets DATABASE_URL, CELERY_BROKER_URL, REDIS_URL and a secret key.
+Production sets DATABASE_URL, CELERY_BROKER_URL, REDIS_URL, a secret key and the allowed hosts; a missing
+one stops the process at start-up. Only `make run`, `make test` and `make bench` (OKAMI_EMBEDDED=1) and
+DJANGO_DEBUG=1 may run on the embedded defaults instead: a SQLite file and a file-system Celery transport
+under ``var/``, a cache in process memory.
 """
 
+import os
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_str
+from portal.env import database_config, env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("OKAMI_VAR_DIR") or BASE_DIR / "var")
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# The embedded database, broker and cache stand in for missing servers only on a developer's machine.
+EMBEDDED_ALLOWED = DEBUG or env_bool("OKAMI_EMBEDDED", False)
+# portal/wsgi.py marks the web server; workers, beat and management commands are not "web".
+WEB_PROCESS = os.environ.get("OKAMI_PROCESS_ROLE") == "web"
+
+SERVERS_REQUIRED = {
+    "DATABASE_URL": "postgres://okami:password@db.example.com:5432/okami",
+    "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
+    "REDIS_URL": "redis://redis.example.com:6379/1",
+}
+_missing = [f"{name} (e.g. {example})" for name, example in SERVERS_REQUIRED.items() if not env_str(name)]
+if _missing and not EMBEDDED_ALLOWED:
+    raise ImproperlyConfigured(
+        f"Missing {'; '.join(_missing)}. Only `make run`, `make test`, `make bench` (OKAMI_EMBEDDED=1) and "
+        "DJANGO_DEBUG=1 fall back to the embedded database, broker and cache under OKAMI_VAR_DIR."
+    )
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
@@ -78,15 +96,26 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
+# Opening a connection to an unreachable server fails after this many seconds instead of hanging.
+OKAMI_DB_CONNECT_TIMEOUT = env_int("OKAMI_DB_CONNECT_TIMEOUT", 5)
+# A web request's statement is cancelled after this long (PostgreSQL); workers and migrations are not bound.
+OKAMI_WEB_STATEMENT_TIMEOUT_MS = env_int("OKAMI_WEB_STATEMENT_TIMEOUT_MS", 30000)
+EMBEDDED_DATABASE = VAR_DIR / "okami.sqlite3"
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {
+        "default": database_config(
+            DATABASE_URL,
+            connect_timeout=OKAMI_DB_CONNECT_TIMEOUT,
+            statement_timeout_ms=OKAMI_WEB_STATEMENT_TIMEOUT_MS if WEB_PROCESS else 0,
+        )
+    }
 else:
     # web, worker and beat share the file: WAL lets readers run beside one writer, IMMEDIATE takes the
     # write lock up front so that concurrent writers queue (timeout) instead of failing mid-transaction.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "okami.sqlite3",
+            "NAME": EMBEDDED_DATABASE,
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",
@@ -100,9 +129,22 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (and nothing else: sync locks live in the database, see alarms.models.SyncRun) --------
+# The cache counts API requests and failed log-ins: a per-process memory cache would multiply every limit
+# by the number of processes, so production needs the shared one.
 REDIS_URL = env_str("REDIS_URL")
+# Every Redis connection (cache and broker) gives up on an unreachable or silent server after these.
+REDIS_SOCKET_OPTIONS = {
+    "socket_connect_timeout": env_int("OKAMI_REDIS_CONNECT_TIMEOUT", 5),
+    "socket_timeout": env_int("OKAMI_REDIS_SOCKET_TIMEOUT", 10),
+}
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": REDIS_SOCKET_OPTIONS,
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -120,12 +162,31 @@ LOGOUT_REDIRECT_URL = "login"
 # The API authenticates by itself (token or session) and answers 401, never a redirect.
 LOGIN_EXEMPT_PREFIXES = ("/healthz", "/readyz", "/hooks/", "/accounts/login/", "/static/", "/api/")
 
+# Failed log-ins, counted in the cache per user name and per client address: past the limit the login page
+# answers 429 without checking the password until the window (counted from the first failure) ends.
+OKAMI_LOGIN_FAILURE_LIMIT = env_int("OKAMI_LOGIN_FAILURE_LIMIT", 10)
+OKAMI_LOGIN_FAILURE_WINDOW_SECONDS = env_int("OKAMI_LOGIN_FAILURE_WINDOW_SECONDS", 900)
+
+# --- HTTPS ----------------------------------------------------------------------------------------
+# Outside debug the portal is served over HTTPS only: plain HTTP is redirected (health checks excepted, so
+# that probes over the internal network keep working), browsers are told to remember it (HSTS) and cookies
+# never travel in clear. Behind a TLS-terminating proxy, DJANGO_BEHIND_PROXY=1 trusts its X-Forwarded-Proto
+# (without it every request looks like plain HTTP and is redirected forever) and DJANGO_PROXY_COUNT says how
+# many proxies append to X-Forwarded-For, so that the client address is the one the outermost proxy saw.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+OKAMI_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 1) if BEHIND_PROXY else 0
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# Preloading takes effect only when the domain's owner submits it to the browsers' list.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY") else None
 
 # --- I18n / time ----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -160,6 +221,16 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "PAGE_SIZE": 50,
+    # Per client address for anonymous requests, per user otherwise; the 429 has the one error shape.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("OKAMI_API_ANON_RATE", "60/min"),
+        "user": env_rate("OKAMI_API_USER_RATE", "600/min"),
+    },
+    "NUM_PROXIES": OKAMI_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Okami API",
@@ -189,6 +260,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        CELERY_BROKER_TRANSPORT_OPTIONS.update(REDIS_SOCKET_OPTIONS)
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_OPTIONS["socket_connect_timeout"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -204,6 +278,16 @@ CELERY_TIMEZONE = "UTC"
 OKAMI_SYNC_INTERVAL_SECONDS = env_int("OKAMI_SYNC_INTERVAL_SECONDS", 600)
 # A running SyncRun older than this is taken to belong to a lost worker and no longer blocks its key.
 OKAMI_SYNC_STALE_AFTER_SECONDS = env_int("OKAMI_SYNC_STALE_AFTER_SECONDS", CELERY_TASK_TIME_LIMIT + 60)
+# A sync that finds more than this share of a key's live alarms gone holds their deletion until the next
+# run confirms it; keys with fewer live alarms than OKAMI_SYNC_HOLD_MIN_ALARMS are exempt.
+OKAMI_SYNC_MAX_DELETE_SHARE = float(env_str("OKAMI_SYNC_MAX_DELETE_SHARE") or 0.5)
+OKAMI_SYNC_HOLD_MIN_ALARMS = env_int("OKAMI_SYNC_HOLD_MIN_ALARMS", 20)
+# Above this many live alarms, applying the rules or previewing a rule from the web runs in a worker (the
+# page follows the run) instead of inside the request, which must end well before gunicorn's timeout.
+OKAMI_RULES_INLINE_MAX_ALARMS = env_int("OKAMI_RULES_INLINE_MAX_ALARMS", 5000)
+# Regular-expression rules: the longest pattern accepted, and how long one evaluation over the catalog may run.
+OKAMI_RULE_PATTERN_MAX_LENGTH = env_int("OKAMI_RULE_PATTERN_MAX_LENGTH", 300)
+OKAMI_RULE_REGEX_TIMEOUT_MS = env_int("OKAMI_RULE_REGEX_TIMEOUT_MS", 20000)
 # Page-level retries on throttling, on top of botocore's own adaptive retries.
 OKAMI_AWS_THROTTLE_RETRIES = env_int("OKAMI_AWS_THROTTLE_RETRIES", 5)
 OKAMI_AWS_THROTTLE_BACKOFF_SECONDS = float(env_str("OKAMI_AWS_THROTTLE_BACKOFF_SECONDS") or 1.0)

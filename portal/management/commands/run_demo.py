@@ -2,6 +2,9 @@
 
 This process hosts the local AWS (moto server, in-process) and supervises three children: the web server,
 a Celery worker and Celery beat, all pointed at the local AWS. Ctrl-C (or any child dying) stops them all.
+
+It creates an administrator with a password printed on the screen, so it runs only on its own embedded
+SQLite database and file-system broker, never on a configured (possibly production) one.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from alarms.services.accounts import aws_account_register
 from alarms.services.refresh import catalog_refresh
@@ -41,6 +46,14 @@ class Command(BaseCommand):
         parser.add_argument("--aws-port", type=int, default=5055, help="Port of the local AWS (moto server).")
 
     def handle(self, *args, host, port, aws_port, **options):
+        refusal = demo_refusal(
+            database_url=settings.DATABASE_URL,
+            broker_url=settings.CELERY_BROKER_URL,
+            database=connections["default"].settings_dict,
+            embedded_database=settings.EMBEDDED_DATABASE,
+        )
+        if refusal:
+            raise CommandError(refusal)
         # SIGTERM stops the launcher the way Ctrl-C does, at any step, so the children are always stopped.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
@@ -167,6 +180,19 @@ class Command(BaseCommand):
         for name, child in children.items():
             if child.poll() is not None:
                 raise CommandError(f"the {name} exited (code {child.returncode}); stopping everything")
+
+
+def demo_refusal(*, database_url: str, broker_url: str, database: dict, embedded_database: Path) -> str:
+    """Why the demo must not run against this configuration ("" when it may): it writes demo users with known
+    passwords, an administrator among them, and its worker would take whatever tasks the broker holds."""
+    why = "The demo creates an administrator whose password it prints, so it runs only on its embedded defaults"
+    if database_url:
+        return f"{why}, and DATABASE_URL is set ({database['ENGINE']} database {database['NAME']}). Unset it."
+    if database["ENGINE"] != "django.db.backends.sqlite3" or Path(database["NAME"]) != Path(embedded_database):
+        return f"{why}, and the database is {database['NAME']}, not {embedded_database}."
+    if not broker_url.startswith("filesystem://"):
+        return f"{why}, and CELERY_BROKER_URL is set: its worker would take that broker's tasks. Unset it."
+    return ""
 
 
 def _port_free(port: int) -> bool:
