@@ -313,6 +313,44 @@ class MappingRule(models.Model):
         return self.name
 
 
+class RuleRun(models.Model):
+    """Rules applied (or one rule previewed) by a worker, for a catalog too large to do it inside a request.
+
+    The page that asked shows the run and refreshes until it is finished. A preview keeps the rule as it was
+    submitted (not saved) and the first reassignments it would make."""
+
+    class Kind(models.TextChoices):
+        APPLY = "apply", "Apply the rules"
+        PREVIEW = "preview", "Preview a rule"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    rule = models.JSONField(default=dict, blank=True, help_text="Preview: the rule as submitted.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    matches = models.PositiveIntegerField(null=True, blank=True)
+    reassigned = models.PositiveIntegerField(null=True, blank=True)
+    reassignments = models.JSONField(default=list, blank=True, help_text="Preview: the first reassignments.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
 class SyncRun(models.Model):
     """One sync of one (account, region): its status, counts, timings and error.
 

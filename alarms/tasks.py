@@ -7,6 +7,7 @@ from django.db import transaction
 
 from alarms.models import AwsAccount
 from alarms.services.refresh import catalog_refresh
+from alarms.services.rule_runs import rule_run_execute
 from alarms.services.sync import sync_targets
 
 logger = logging.getLogger(__name__)
@@ -38,3 +39,10 @@ def sync_account_region(account_pk: int, region: str, triggered_by: str = "sched
 def enqueue_sync(*, triggered_by: str) -> None:
     """Start a fan-out once the caller's transaction commits (the web 'sync now' button)."""
     transaction.on_commit(lambda: sync_all_accounts.delay(triggered_by))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def rule_run_execute_task(run_id: int) -> str:
+    """Apply the rules, or preview a rule, for the web page that recorded the run."""
+    run = rule_run_execute(run_id=run_id)
+    return "already taken" if run is None else run.status

@@ -14,6 +14,7 @@ urlpatterns = [
     path("rules/", ownership.rule_list, name="rule-list"),
     path("rules/new/", ownership.rule_edit, name="rule-new"),
     path("rules/apply/", ownership.rules_run, name="rules-apply"),
+    path("rules/runs/<int:pk>/", ownership.rule_run, name="rule-run"),
     path("rules/<int:pk>/", ownership.rule_edit, name="rule-edit"),
     path("rules/<int:pk>/delete/", ownership.rule_delete, name="rule-delete"),
     path("coverage/", ownership.coverage, name="coverage"),

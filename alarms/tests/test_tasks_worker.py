@@ -7,7 +7,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from alarms.choices import SyncKind, SyncStatus
-from alarms.models import Alarm, SyncRun
+from alarms.models import Alarm, MappingRule, RuleRun, SyncRun
 from alarms.tasks import sync_all_accounts
 from alarms.tests.local_estate import ACCOUNTS, REGIONS, put_alarm, register_accounts
 from portal.celery import app as celery_app
@@ -51,3 +51,21 @@ def test_fan_out_syncs_every_account_and_region_in_the_worker(local_aws, worker)
     assert set(SyncRun.objects.values_list("triggered_by", flat=True)) == {"schedule"}
     assert Alarm.objects.count() == 4
     assert set(Alarm.objects.values_list("tags__service", flat=True)) == {"orders"}
+
+
+def test_rules_applied_from_the_web_on_a_large_catalog_are_run_by_the_worker(
+    client, editor, catalog, make_alarms, settings, worker
+):
+    settings.OKAMI_RULES_INLINE_MAX_ALARMS = 2
+    make_alarms(catalog["account"], 3, prefix="checkout-prod")
+    MappingRule.objects.create(
+        position=10, name="checkout", match="name_prefix", pattern="checkout-prod", set_service=catalog["service"]
+    )
+    client.force_login(editor)
+
+    page = client.post("/rules/apply/", follow=True)
+
+    run = page.context["run"]
+    assert wait_for(lambda: RuleRun.objects.get(pk=run.pk).finished)
+    assert RuleRun.objects.get(pk=run.pk).reassigned == 3
+    assert Alarm.objects.filter(service=catalog["service"]).count() == 3

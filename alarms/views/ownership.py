@@ -9,11 +9,12 @@ from django.views.decorators.http import require_POST
 from alarms import selectors
 from alarms.filtersets import AlarmFilterSet
 from alarms.forms import BulkAssignForm, MappingRuleForm
-from alarms.models import MappingRule, Service, Team
+from alarms.models import MappingRule, RuleRun, Service, Team
 from alarms.permissions import can_edit_governance
 from alarms.selectors.coverage import coverage_estate
 from alarms.services.bulk import MAX_ALARMS, alarms_bulk_assign
 from alarms.services.mapping import mapping_rule_delete, mapping_rule_save, rule_preview, rules_apply
+from alarms.services.rule_runs import rule_run_request, rules_run_in_worker
 
 PREVIEW_ROWS = 50
 
@@ -64,6 +65,9 @@ def rule_edit(request, pk: int | None = None):
     if request.method == "POST" and form.is_valid():
         candidate = form.save(commit=False)
         try:
+            if "preview" in request.POST and rules_run_in_worker():
+                run = rule_run_request(kind=RuleRun.Kind.PREVIEW, actor=request.user, rule=candidate)
+                return redirect("rule-run", pk=run.pk)
             if "preview" in request.POST:
                 preview = rule_preview(rule=candidate)
             else:
@@ -98,9 +102,26 @@ def rule_delete(request, pk: int):
 @require_POST
 def rules_run(request):
     _require_editor(request)
+    if rules_run_in_worker():
+        run = rule_run_request(kind=RuleRun.Kind.APPLY, actor=request.user)
+        return redirect("rule-run", pk=run.pk)
     changed = rules_apply(actor=request.user)
     messages.success(request, f"Rules applied: {changed} alarms reassigned.")
     return redirect("rule-list")
+
+
+def rule_run(request, pk: int):
+    """A rules run in a worker; the page refreshes itself until the run is finished."""
+    run = get_object_or_404(RuleRun.objects.select_related("requested_by"), pk=pk)
+    return render(
+        request,
+        "alarms/rule_run.html",
+        {
+            "run": run,
+            "services": dict(Service.objects.values_list("id", "name")),
+            "teams": dict(Team.objects.values_list("id", "name")),
+        },
+    )
 
 
 def coverage(request):

@@ -1,0 +1,86 @@
+"""On a large catalog, applying the rules and previewing a rule leave the web request for a worker."""
+
+import pytest
+
+from alarms.models import Alarm, AuditEntry, MappingRule, RuleRun
+from alarms.services.rule_runs import rule_run_execute
+
+pytestmark = pytest.mark.django_db
+
+RULE_FORM = {
+    "position": 10,
+    "name": "checkout",
+    "enabled": "on",
+    "match": "name_prefix",
+    "pattern": "checkout-prod",
+}
+
+
+@pytest.fixture
+def large(settings, catalog, make_alarms):
+    """A catalog above the in-request limit (lowered so that the test stays small)."""
+    settings.OKAMI_RULES_INLINE_MAX_ALARMS = 2
+    make_alarms(catalog["account"], 3, prefix="checkout-prod")
+    return catalog
+
+
+def test_applying_the_rules_on_a_large_catalog_is_queued_and_the_page_follows_the_run(
+    client, editor, large, django_capture_on_commit_callbacks
+):
+    MappingRule.objects.create(
+        position=10, name="c", match="name_prefix", pattern="checkout-prod", set_service=large["service"]
+    )
+    client.force_login(editor)
+
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post("/rules/apply/")
+
+    run = RuleRun.objects.get()
+    assert response.url == f"/rules/runs/{run.pk}/"
+    assert len(queued) == 1
+    assert not Alarm.objects.filter(service=large["service"]).exists()  # nothing done inside the request
+    waiting = client.get(response.url).content.decode()
+    assert 'http-equiv="refresh"' in waiting and "(queued)" in waiting
+
+    rule_run_execute(run_id=run.pk)  # what the worker does with the queued task
+    assert rule_run_execute(run_id=run.pk) is None  # a second delivery does nothing
+
+    assert Alarm.objects.filter(service=large["service"]).count() == 3
+    assert AuditEntry.objects.filter(action="alarm.rules", actor_name="eddie").count() == 3
+    done = client.get(response.url).content.decode()
+    assert "refresh" not in done and "3</strong> alarms reassigned" in done
+
+
+def test_a_preview_on_a_large_catalog_runs_in_the_worker_and_saves_nothing(
+    client, editor, large, django_capture_on_commit_callbacks
+):
+    client.force_login(editor)
+    with django_capture_on_commit_callbacks(execute=True):  # the task itself is run by the worker below
+        response = client.post("/rules/new/", {**RULE_FORM, "set_service": large["service"].pk, "preview": "1"})
+
+    run = RuleRun.objects.get(kind="preview")
+    rule_run_execute(run_id=run.pk)
+
+    page = client.get(response.url).content.decode()
+    assert "matches <strong>3</strong> alarms" in page
+    assert page.count("checkout-prod-") == 3
+    assert not MappingRule.objects.exists()
+    assert not Alarm.objects.filter(service=large["service"]).exists()
+
+
+def test_a_failed_run_says_why(client, editor, large):
+    run = RuleRun.objects.create(
+        kind="preview", rule={"name": "bad", "match": "name_regex", "pattern": "(", "position": 1}
+    )
+    rule_run_execute(run_id=run.pk)
+    client.force_login(editor)
+    page = client.get(f"/rules/runs/{run.pk}/").content.decode()
+    assert "It failed" in page and "regular expression" in page
+
+
+def test_small_catalogs_keep_the_answer_on_the_page(client, editor, catalog, make_alarms):
+    make_alarms(catalog["account"], 3, prefix="checkout-prod")
+    client.force_login(editor)
+    response = client.post("/rules/new/", {**RULE_FORM, "set_service": catalog["service"].pk, "preview": "1"})
+    assert response.status_code == 200 and response.context["preview"].matches == 3
+    assert not RuleRun.objects.exists()
