@@ -1,9 +1,11 @@
 """Admin: teams and services are edited here; everything that must be audited (alarm governance, AWS
-accounts) is read-only here and changed through the portal's pages, API or commands."""
+accounts) is read-only here and changed through the portal's pages, API or commands. Deleting a team or a
+service goes through the catalog service, which hands their alarms back to the rules and audits it."""
 
 from django.contrib import admin
 
 from alarms.models import Alarm, AuditEntry, AwsAccount, Resource, Service, SyncRun, Team
+from alarms.services.catalog import service_delete, team_delete
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -24,6 +26,13 @@ class TeamAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members",)
 
+    def delete_model(self, request, obj):
+        team_delete(team=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for team in queryset:
+            team_delete(team=team, actor=request.user)
+
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
@@ -31,6 +40,13 @@ class ServiceAdmin(admin.ModelAdmin):
     list_filter = ("team",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+
+    def delete_model(self, request, obj):
+        service_delete(service=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for service in queryset:
+            service_delete(service=service, actor=request.user)
 
 
 @admin.register(AwsAccount)

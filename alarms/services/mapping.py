@@ -235,7 +235,7 @@ def rule_preview(*, rule: MappingRule) -> RulePreview:
     return RulePreview(matches=_rule_matches(rule), reassignments=rules_plan(rules=rules))
 
 
-def _rule_snapshot(rule: MappingRule) -> dict:
+def rule_snapshot(rule: MappingRule) -> dict:
     return {
         "name": rule.name,
         "position": rule.position,
@@ -256,14 +256,12 @@ def mapping_rule_save(*, rule: MappingRule, actor) -> MappingRule:
     if preview.matches == 0:
         raise ValidationError({"pattern": "This rule matches no alarm; check the tag, prefix or expression."})
     with transaction.atomic():
-        before = _rule_snapshot(MappingRule.objects.get(pk=rule.pk)) if rule.pk else {}
+        before = rule_snapshot(MappingRule.objects.get(pk=rule.pk)) if rule.pk else {}
         rule.save()
         audit_record(
             actor=actor,
             action="mapping_rule.save",
-            changes=[
-                Change(alarm_id=None, target=f"mapping-rule:{rule.pk}", before=before, after=_rule_snapshot(rule))
-            ],
+            changes=[Change(alarm_id=None, target=f"mapping-rule:{rule.pk}", before=before, after=rule_snapshot(rule))],
         )
     return rule
 
@@ -273,6 +271,6 @@ def mapping_rule_delete(*, rule: MappingRule, actor) -> None:
         audit_record(
             actor=actor,
             action="mapping_rule.delete",
-            changes=[Change(alarm_id=None, target=f"mapping-rule:{rule.pk}", before=_rule_snapshot(rule), after={})],
+            changes=[Change(alarm_id=None, target=f"mapping-rule:{rule.pk}", before=rule_snapshot(rule), after={})],
         )
         rule.delete()
