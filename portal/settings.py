@@ -282,6 +282,10 @@ OKAMI_SYNC_STALE_AFTER_SECONDS = env_int("OKAMI_SYNC_STALE_AFTER_SECONDS", CELER
 # run confirms it; keys with fewer live alarms than OKAMI_SYNC_HOLD_MIN_ALARMS are exempt.
 OKAMI_SYNC_MAX_DELETE_SHARE = float(env_str("OKAMI_SYNC_MAX_DELETE_SHARE") or 0.5)
 OKAMI_SYNC_HOLD_MIN_ALARMS = env_int("OKAMI_SYNC_HOLD_MIN_ALARMS", 20)
+# A sync that finds more than this share of a key's live alarms gone holds their deletion until the next
+# run confirms it; keys with fewer live alarms than OKAMI_SYNC_HOLD_MIN_ALARMS are exempt.
+OKAMI_SYNC_MAX_DELETE_SHARE = float(env_str("OKAMI_SYNC_MAX_DELETE_SHARE") or 0.5)
+OKAMI_SYNC_HOLD_MIN_ALARMS = env_int("OKAMI_SYNC_HOLD_MIN_ALARMS", 20)
 # Above this many live alarms, applying the rules or previewing a rule from the web runs in a worker (the
 # page follows the run) instead of inside the request, which must end well before gunicorn's timeout.
 OKAMI_RULES_INLINE_MAX_ALARMS = env_int("OKAMI_RULES_INLINE_MAX_ALARMS", 5000)

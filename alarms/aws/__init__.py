@@ -5,30 +5,57 @@ reads it itself), use adaptive retries, and act inside an account through its IA
 Throttling that outlasts botocore's own retries is retried here once more per page, with backoff, so a
 long sync of a busy account slows down instead of failing.
 
-- ``session``: how to reach an (account, region): role sessions and clients;
-- ``paging``: cursors, call counting, throttling backoff, the one error type;
+- ``session``: how to reach an (account, region): cached sessions and clients, and whose account
+  the credentials really act in (STS GetCallerIdentity);
+- ``paging``: cursors, call counting, throttling backoff, the errors (each with a summary safe to show);
 - ``alarms``: DescribeAlarms and alarm tags as ``AlarmRecord``;
 - ``inventory``: the resources alarms watch as ``ResourceRecord``.
 """
 
 from alarms.aws.alarms import STACK_TAG, AlarmRecord, alarm_tags, describe_alarm_pages
 from alarms.aws.inventory import ResourceRecord, inventory
-from alarms.aws.paging import AwsError, CallCounter, call_with_backoff
-from alarms.aws.session import AccountAccess, client, client_config, forget_sessions, session_for
+from alarms.aws.paging import (
+    AwsError,
+    AwsThrottled,
+    CallCounter,
+    ForeignArn,
+    RoleAssumeFailed,
+    WrongAccount,
+    call_with_backoff,
+    error_summary,
+    verify_arns,
+)
+from alarms.aws.session import (
+    AccountAccess,
+    caller_account,
+    client,
+    client_config,
+    forget_sessions,
+    session_for,
+    verify_account,
+)
 
 __all__ = [
     "STACK_TAG",
     "AccountAccess",
     "AlarmRecord",
     "AwsError",
+    "AwsThrottled",
     "CallCounter",
+    "ForeignArn",
     "ResourceRecord",
+    "RoleAssumeFailed",
+    "WrongAccount",
     "alarm_tags",
     "call_with_backoff",
+    "caller_account",
     "client",
     "client_config",
     "describe_alarm_pages",
+    "error_summary",
     "forget_sessions",
     "inventory",
     "session_for",
+    "verify_account",
+    "verify_arns",
 ]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,56 @@ THROTTLING_CODES = frozenset(
 
 
 class AwsError(Exception):
-    """An AWS call failed for good; the message is safe to show and store."""
+    """An AWS call failed for good. The message is for administrators (it may name a role ARN); ``summary``
+    is what every user may see."""
+
+    summary = "AWS refused a request"
+
+
+class AwsThrottled(AwsError):
+    summary = "AWS throttled the sync"
+
+
+class RoleAssumeFailed(AwsError):
+    summary = "could not assume the account's role"
+
+
+class WrongAccount(AwsError):
+    """The credentials, or what AWS answered, belong to another account or region than the one synced."""
+
+    summary = "credentials belong to another account"
+
+
+class ForeignArn(WrongAccount):
+    summary = "AWS answered with another account's or region's alarms or resources"
+
+
+def error_summary(exc: BaseException) -> str:
+    """What every user may see of an error met while talking to AWS: never a role ARN or an external id."""
+    if isinstance(exc, AwsError):
+        return exc.summary
+    if isinstance(exc, ClientError):
+        return AwsError.summary
+    if isinstance(exc, BotoCoreError):
+        return "could not reach AWS"
+    return "internal error"
+
+
+def arn_account_region(arn: str) -> tuple[str, str]:
+    """(account, region) of an ARN, ``arn:partition:service:region:account:resource``; blanks where the
+    service leaves them out (S3 buckets, API Gateway)."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return "", ""
+    return parts[4], parts[3]
+
+
+def verify_arns(arns, *, account_id: str, region: str, what: str) -> None:
+    """Fail if any ARN names another account or region than the key's (blank parts are not checked)."""
+    for arn in arns:
+        arn_account, arn_region = arn_account_region(arn)
+        if (arn_account and arn_account != account_id) or (arn_region and arn_region != region):
+            raise ForeignArn(f"{what} {arn} is not in {account_id}/{region}")
 
 
 @dataclass
@@ -57,8 +106,10 @@ def call_with_backoff(call: Callable[[], dict], *, sleep: Callable[[float], None
         try:
             return call()
         except ClientError as exc:
-            if error_code(exc) not in THROTTLING_CODES or attempt == retries:
+            if error_code(exc) not in THROTTLING_CODES:
                 raise AwsError(error_text(exc)) from exc
+            if attempt == retries:
+                raise AwsThrottled(error_text(exc)) from exc
             delay = settings.OKAMI_AWS_THROTTLE_BACKOFF_SECONDS * (2**attempt)
             logger.warning("AWS throttled (%s); retrying in %.1fs", error_code(exc), delay)
             sleep(delay)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from alarms import aws
 from alarms.choices import SyncKind, SyncStatus
 from alarms.models import AwsAccount, Resource, SyncRun
-from alarms.services.sync import account_access, sync_run_claim, sync_run_finish
+from alarms.services.runs import account_access, sync_run_claim, sync_run_fail, sync_run_finish
 from portal.db import upsert_rows
 
 logger = logging.getLogger(__name__)
@@ -66,19 +66,22 @@ def resources_apply(*, run: SyncRun, records: list[aws.ResourceRecord]) -> None:
 
 
 def sync_resources(*, account: AwsAccount, region: str, triggered_by: str = "manual") -> SyncRun | None:
-    """Inventory one (account, region). Errors fail the run, never the caller."""
+    """Inventory one (account, region). Errors fail the run, never the caller; credentials acting in another
+    account, or resources of another account or region, fail it before anything is written."""
     run = sync_run_claim(account=account, region=region, triggered_by=triggered_by, kind=SyncKind.RESOURCES)
     if run is None:
         return None
     started = time.monotonic()
     counter = aws.CallCounter()
     try:
-        records = aws.inventory(account_access(account), region, counter)
+        access = account_access(account)
+        aws.verify_account(access, region)
+        records = aws.inventory(access, region, counter)
+        # ARNs that carry an account and region must carry the key's (S3 and API Gateway ARNs have none).
+        aws.verify_arns((r.arn for r in records), account_id=account.account_id, region=region, what="resource")
         with transaction.atomic():
             resources_apply(run=run, records=records)
         run.status = SyncStatus.SUCCEEDED
     except Exception as exc:  # recorded on the run; the next key still syncs
-        logger.exception("inventory of %s/%s failed", account.account_id, region)
-        run.status = SyncStatus.FAILED
-        run.error = f"{type(exc).__name__}: {exc}"[:4000]
+        sync_run_fail(run=run, exc=exc)
     return sync_run_finish(run=run, started=started, counter=counter)

@@ -3,6 +3,12 @@
 Per page of DescribeAlarms the records are compared with the catalog by digest; only new or changed
 alarms are written, in one upsert statement per page. Alarms missing from AWS get ``deleted_at`` (their
 history stays) and come back if they reappear. The SyncRun row is both the report and the lock.
+
+A sync cannot harm the catalog by listing the wrong place: the credentials must act in the account
+synced (STS GetCallerIdentity) and every alarm ARN must name the key's account and region, else the run
+fails before writing. When more than ``OKAMI_SYNC_MAX_DELETE_SHARE`` of a key's live alarms vanish at
+once, their deletion is held: the run marks them pending and deletes nothing; the next run deletes those
+still missing.
 """
 
 from __future__ import annotations
@@ -10,19 +16,23 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from alarms import aws
-from alarms.choices import SyncKind, SyncStatus
+from alarms.choices import SyncStatus
 from alarms.models import AWS_FIELDS, Alarm, AwsAccount, SyncRun
+from alarms.services.runs import account_access, sync_run_claim, sync_run_fail, sync_run_finish
 from portal.db import upsert_rows, without_commit_wait
 
 logger = logging.getLogger(__name__)
 
+# ``aws_hash`` of an alarm missing from AWS whose deletion waits for a confirming run. No digest equals
+# it, so an alarm that comes back is rewritten whole.
+HELD = "held-deletion"
 UPSERT_FIELDS = [name for name in AWS_FIELDS if name != "account"] + ["deleted_at", "actions_disabled_since"]
 # Catalog columns that take an AlarmRecord attribute of the same name.
 RECORD_FIELDS = ["arn", *(name for name in aws.AlarmRecord.__dataclass_fields__ if name in AWS_FIELDS)]
@@ -33,34 +43,6 @@ class ExistingAlarm:
     digest: str
     deleted: bool
     actions_disabled_since: datetime | None = None
-
-
-def account_access(account: AwsAccount) -> aws.AccountAccess:
-    return aws.AccountAccess(account.account_id, account.role_arn, account.external_id)
-
-
-def sync_run_claim(
-    *, account: AwsAccount, region: str, triggered_by: str, kind: str = SyncKind.ALARMS
-) -> SyncRun | None:
-    """Start a run for the key, or return None if another run of the key is in progress.
-
-    A run left 'running' by a lost worker stops blocking its key once it is older than the hard limit.
-    """
-    # A label, not a key: cut to the column rather than let a long user name fail the run (DataError).
-    triggered_by = triggered_by[: SyncRun._meta.get_field("triggered_by").max_length]
-    now = timezone.now()
-    stale_before = now - timedelta(seconds=settings.OKAMI_SYNC_STALE_AFTER_SECONDS)
-    SyncRun.objects.filter(
-        account=account, region=region, kind=kind, status=SyncStatus.RUNNING, started_at__lt=stale_before
-    ).update(status=SyncStatus.FAILED, finished_at=now, error="abandoned: the worker running it was lost")
-    try:
-        with transaction.atomic():
-            return SyncRun.objects.create(
-                account=account, region=region, kind=kind, started_at=now, triggered_by=triggered_by
-            )
-    except IntegrityError:
-        logger.info("%s sync of %s/%s already running; skipped", kind, account.account_id, region)
-        return None
 
 
 def _alarm_row(
@@ -112,10 +94,36 @@ def alarms_apply_page(
     upsert_rows(Alarm, to_write, unique_field="arn", update_fields=UPSERT_FIELDS)
 
 
+def _hold_deletions(*, gone: list[str], live: int) -> bool:
+    """Too many alarms vanished at once to trust it: an account emptied by mistake, a listing cut
+    short. Keys with few alarms are exempt: there, most alarms going at once is an ordinary teardown,
+    a deletion is only a mark that the next sync seeing the alarm undoes, and the account and ARN checks
+    already stop a sync of the wrong place."""
+    if live < settings.OKAMI_SYNC_HOLD_MIN_ALARMS:
+        return False
+    return len(gone) > settings.OKAMI_SYNC_MAX_DELETE_SHARE * live
+
+
 def alarms_mark_deleted(*, run: SyncRun, existing: dict[str, ExistingAlarm], seen: set[str]) -> None:
-    gone = [arn for arn, known in existing.items() if not known.deleted and arn not in seen]
-    for start in range(0, len(gone), 500):
-        batch = gone[start : start + 500]
+    """Mark live alarms AWS no longer has deleted, unless too many vanished at once: then hold them (see
+    HELD) and let the next run confirm. Alarms a previous run held and that are still missing are
+    deleted now."""
+    live = [arn for arn, known in existing.items() if not known.deleted]
+    confirmed = [arn for arn in live if arn not in seen and existing[arn].digest == HELD]
+    gone = [arn for arn in live if arn not in seen and existing[arn].digest != HELD]
+    if _hold_deletions(gone=gone, live=len(live)):
+        for start in range(0, len(gone), 500):
+            Alarm.objects.filter(arn__in=gone[start : start + 500]).update(aws_hash=HELD)
+        run.held_deletions = len(gone)
+        run.error_summary = (
+            f"{len(gone)} of {len(live)} alarms vanished from AWS at once; their deletion is held until the "
+            "next sync confirms they are gone"
+        )
+        logger.warning("%s/%s: %s", run.account.account_id, run.region, run.error_summary)
+        gone = []
+    doomed = confirmed + gone
+    for start in range(0, len(doomed), 500):
+        batch = doomed[start : start + 500]
         run.deleted += Alarm.objects.filter(arn__in=batch, deleted_at__isnull=True).update(deleted_at=timezone.now())
 
 
@@ -132,11 +140,13 @@ def sync_alarms(*, account: AwsAccount, region: str, triggered_by: str = "manual
     counter = aws.CallCounter()
     try:
         access = account_access(account)
+        aws.verify_account(access, region)
         tags = aws.alarm_tags(aws.client("resourcegroupstaggingapi", access=access, region=region), counter)
         cloudwatch = aws.client("cloudwatch", access=access, region=region)
         existing = _existing_alarms(account, region)
         seen: set[str] = set()
         for records in aws.describe_alarm_pages(cloudwatch, counter, tags):
+            aws.verify_arns((r.arn for r in records), account_id=account.account_id, region=region, what="alarm")
             with transaction.atomic():
                 without_commit_wait()
                 alarms_apply_page(run=run, records=records, existing=existing, seen=seen)
@@ -144,31 +154,8 @@ def sync_alarms(*, account: AwsAccount, region: str, triggered_by: str = "manual
             alarms_mark_deleted(run=run, existing=existing, seen=seen)
         run.status = SyncStatus.SUCCEEDED
     except Exception as exc:  # recorded on the run; the next key still syncs
-        logger.exception("sync of %s/%s failed", account.account_id, region)
-        run.status = SyncStatus.FAILED
-        run.error = f"{type(exc).__name__}: {exc}"[:4000]
+        sync_run_fail(run=run, exc=exc)
     return sync_run_finish(run=run, started=started, counter=counter)
-
-
-def sync_run_finish(*, run: SyncRun, started: float, counter: aws.CallCounter) -> SyncRun:
-    """Record the outcome, counts and timing of a run (its status and error are already set)."""
-    run.api_calls = counter.calls
-    run.finished_at = timezone.now()
-    run.duration_ms = int((time.monotonic() - started) * 1000)
-    run.save(
-        update_fields=[
-            "status",
-            "error",
-            "created",
-            "updated",
-            "unchanged",
-            "deleted",
-            "api_calls",
-            "finished_at",
-            "duration_ms",
-        ]
-    )
-    return run
 
 
 def sync_targets(*, account_id: str | None = None, region: str | None = None) -> list[tuple[AwsAccount, str]]:

@@ -80,18 +80,30 @@ def stubbed(monkeypatch, settings):
     settings.OKAMI_AWS_THROTTLE_BACKOFF_SECONDS = 0.01
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "stub")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "stub")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    aws.forget_sessions()
     access = aws.AccountAccess(ACCOUNT)
-    clients = {
-        name: aws.client(name, access=access, region=REGION) for name in ("cloudwatch", "resourcegroupstaggingapi")
-    }
+    services = ("cloudwatch", "resourcegroupstaggingapi", "sts")
+    # The cached clients themselves: the sync asks the session cache for them, as in production.
+    clients = {name: aws.client(name, access=access, region=REGION) for name in services}
     stubbers = {name: Stubber(c) for name, c in clients.items()}
-    monkeypatch.setattr(aws, "client", lambda service, **kwargs: clients[service])
+    # Whose credentials these are is asked once per credentials, however many runs use them.
+    stubbers["sts"].add_response("get_caller_identity", caller(ACCOUNT), {})
     for stubber in stubbers.values():
         stubber.activate()
     yield stubbers
     for stubber in stubbers.values():
         stubber.assert_no_pending_responses()
         stubber.deactivate()
+    aws.forget_sessions()
+
+
+def caller(account_id: str) -> dict:
+    return {
+        "UserId": "AROAEXAMPLEID:okami",
+        "Account": account_id,
+        "Arn": f"arn:aws:sts::{account_id}:assumed-role/okami/okami",
+    }
 
 
 def no_tags(stubber: Stubber) -> None:

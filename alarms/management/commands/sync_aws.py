@@ -31,6 +31,10 @@ class Command(BaseCommand):
                 self.stdout.write(line)
                 if run.error:
                     self.stderr.write(f"  error: {run.error}")
+                elif run.held_deletions:
+                    self.stdout.write(f"  held: {run.error_summary}")
+            if result.skipped:
+                self.stdout.write(f"{'':<30}links and rules skipped: nothing they read changed")
             if result.links:
                 self.stdout.write(
                     f"{'':<30}links: {result.links.resource_links} to resources, {result.links.child_links} to "
