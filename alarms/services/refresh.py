@@ -2,14 +2,24 @@
 
 The order matters: links need both resources and alarms, and rules read the links (alarms without tags
 inherit their resource's tags).
+
+Links and rules are skipped when they cannot change anything: neither sync of the key changed a row, the
+previous runs of the key were the ones of the last complete refresh, and the rules, services, teams and
+governance decisions (audit trail) are as they were then. The last complete refresh is remembered in the
+cache; a cache that lost it only costs a full refresh.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
+from django.core.cache import cache
+from django.db.models import Count, Max
+
 from alarms.choices import SyncStatus
-from alarms.models import AwsAccount, SyncRun
+from alarms.models import AuditEntry, AwsAccount, MappingRule, Service, SyncRun, Team
 from alarms.services.inventory import sync_resources
 from alarms.services.links import LinkSummary, links_refresh
 from alarms.services.mapping import rules_apply
@@ -22,10 +32,60 @@ class RefreshResult:
     alarms: SyncRun | None
     links: LinkSummary | None
     reassigned: int
+    # Links and rules were skipped: nothing they read changed since the last complete refresh.
+    skipped: bool = False
 
     @property
     def failed(self) -> bool:
         return any(run is not None and run.status == SyncStatus.FAILED for run in (self.resources, self.alarms))
+
+
+def ownership_inputs_fingerprint() -> str:
+    """A digest of what rules read besides a key's alarms and resources: the rules, services, teams and
+    the last governance decision. Four small queries; services and teams are a few hundred rows."""
+    rules = MappingRule.objects.aggregate(count=Count("id"), latest=Max("updated_at"))
+    services = list(Service.objects.order_by("id").values_list("id", "slug", "team_id"))
+    teams = list(Team.objects.order_by("id").values_list("id", "slug"))
+    audit = AuditEntry.objects.aggregate(latest=Max("id"))["latest"]
+    payload = json.dumps([rules["count"], rules["latest"], services, teams, audit], default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _state_key(account: AwsAccount, region: str) -> str:
+    return f"okami:refresh:{account.pk}:{region}"
+
+
+def _run_changed(run: SyncRun | None) -> bool:
+    return run is None or run.status != SyncStatus.SUCCEEDED or bool(run.created + run.updated + run.deleted)
+
+
+def _previous_run_id(run: SyncRun) -> int | None:
+    return (
+        SyncRun.objects.filter(account_id=run.account_id, region=run.region, kind=run.kind, id__lt=run.pk)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def _unchanged_inputs(account: AwsAccount, region: str, resources: SyncRun | None, alarms: SyncRun) -> str | None:
+    """The fingerprint of the last complete refresh if nothing links and rules read changed since, else None."""
+    if _run_changed(resources) or _run_changed(alarms) or alarms.held_deletions:
+        return None
+    remembered = cache.get(_state_key(account, region))
+    if not remembered:
+        return None
+    # The previous runs of the key must be those of the last complete refresh: a sync run on its own in
+    # between may have changed rows that were never linked.
+    previous = {"resources": _previous_run_id(resources), "alarms": _previous_run_id(alarms)}
+    if previous != {"resources": remembered["resources"], "alarms": remembered["alarms"]}:
+        return None
+    return remembered["inputs"] if remembered["inputs"] == ownership_inputs_fingerprint() else None
+
+
+def _remember(account: AwsAccount, region: str, resources: SyncRun | None, alarms: SyncRun, inputs: str) -> None:
+    state = {"resources": resources.pk if resources else None, "alarms": alarms.pk, "inputs": inputs}
+    cache.set(_state_key(account, region), state, timeout=None)
 
 
 def catalog_refresh(*, account: AwsAccount, region: str, triggered_by: str = "manual") -> RefreshResult:
@@ -33,6 +93,11 @@ def catalog_refresh(*, account: AwsAccount, region: str, triggered_by: str = "ma
     alarms = sync_alarms(account=account, region=region, triggered_by=triggered_by)
     if alarms is None or alarms.status != SyncStatus.SUCCEEDED:
         return RefreshResult(resources, alarms, None, 0)
+    inputs = _unchanged_inputs(account, region, resources, alarms)
+    if inputs:
+        _remember(account, region, resources, alarms, inputs)
+        return RefreshResult(resources, alarms, None, 0, skipped=True)
     links = links_refresh(account=account, region=region)
     reassigned = rules_apply(account=account, region=region)
+    _remember(account, region, resources, alarms, ownership_inputs_fingerprint())
     return RefreshResult(resources, alarms, links, reassigned)

@@ -1,0 +1,108 @@
+"""A refresh of one (account, region) against the local AWS: a refresh that finds nothing changed writes
+nothing and skips links and rules; anything links or rules read makes the next refresh run them."""
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from alarms.choices import RuleMatch
+from alarms.models import Alarm, AwsAccount, MappingRule, Service, Team
+from alarms.services.refresh import catalog_refresh
+from alarms.services.sync import sync_alarms
+from alarms.tests.local_estate import ACCOUNTS, REGIONS, put_alarm, register_accounts
+
+pytestmark = pytest.mark.django_db
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+@pytest.fixture
+def key(local_aws):
+    cache.clear()
+    put_alarm(ACCOUNTS[0], REGIONS[0], "checkout-createOrder-Errors", tags={"service": "checkout"})
+    put_alarm(ACCOUNTS[0], REGIONS[0], "search-query-Errors")
+    register_accounts()
+    team = Team.objects.create(slug="payments", name="Payments")
+    Service.objects.create(slug="checkout", name="Checkout", team=team)
+    MappingRule.objects.create(position=10, name="service tag", match=RuleMatch.TAG, tag_key="service", pattern="*",
+                               service_from_value=True)  # fmt: skip
+    return AwsAccount.objects.get(account_id=ACCOUNTS[0]), REGIONS[0]
+
+
+def refresh(key):
+    account, region = key
+    return catalog_refresh(account=account, region=region)
+
+
+def written_tables(queries) -> set[str]:
+    tables = set()
+    for query in queries:
+        sql = query["sql"].lstrip()
+        if sql.upper().startswith(WRITES):
+            tables.add(sql.split('"')[1] if '"' in sql else sql)
+    return tables
+
+
+def test_a_refresh_that_finds_nothing_changed_writes_only_its_runs(key):
+    first = refresh(key)
+    assert (first.skipped, first.reassigned) == (False, 1)
+
+    with CaptureQueriesContext(connection) as queries:
+        again = refresh(key)
+
+    assert again.skipped
+    assert (again.alarms.unchanged, again.resources.unchanged) == (2, 0)
+    assert written_tables(queries) <= {"alarms_syncrun"}
+
+
+def test_the_sync_command_says_links_and_rules_were_skipped(key, capsys):
+    call_command("sync_aws", account=ACCOUNTS[0], region=REGIONS[0])
+    assert "skipped" not in capsys.readouterr().out
+
+    call_command("sync_aws", account=ACCOUNTS[0], region=REGIONS[0])
+
+    assert "links and rules skipped: nothing they read changed" in capsys.readouterr().out
+
+
+def test_a_new_rule_is_applied_by_the_next_refresh_although_aws_did_not_change(key):
+    refresh(key)
+    search = Service.objects.create(slug="search", name="Search", team=Team.objects.get())
+    MappingRule.objects.create(position=20, name="search", match=RuleMatch.NAME_PREFIX, pattern="search-",
+                               set_service=search)  # fmt: skip
+
+    again = refresh(key)
+
+    assert (again.skipped, again.reassigned) == (False, 1)
+    assert Alarm.objects.get(name="search-query-Errors").service == search
+
+
+def test_a_renamed_team_slug_reruns_the_rules(key):
+    refresh(key)
+    Team.objects.update(slug="payments-2")
+
+    assert not refresh(key).skipped
+
+
+def test_a_change_in_aws_relinks_and_reruns_the_rules(key):
+    refresh(key)
+    put_alarm(ACCOUNTS[0], REGIONS[0], "checkout-pay-Errors", tags={"service": "checkout"})
+
+    again = refresh(key)
+
+    assert (again.skipped, again.reassigned) == (False, 1)
+    assert again.links is not None
+
+
+def test_an_alarm_sync_run_outside_a_refresh_is_linked_by_the_next_refresh(key):
+    account, region = key
+    refresh(key)
+    put_alarm(ACCOUNTS[0], REGIONS[0], "checkout-pay-Errors", tags={"service": "checkout"})
+    assert sync_alarms(account=account, region=region).created == 1  # e.g. a run started on its own
+
+    again = refresh(key)  # finds nothing new in AWS itself
+
+    assert again.alarms.created == 0
+    assert not again.skipped
+    assert Alarm.objects.get(name="checkout-pay-Errors").service.slug == "checkout"
