@@ -13,16 +13,19 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from alarms.choices import AssignmentSource, RuleMatch
 from alarms.models import Alarm, AuditEntry, AwsAccount, MappingRule, Service, Team
 from alarms.services import rule_sql
 from alarms.services.audit import Change, audit_record
+from alarms.services.rule_regex import pattern_problem
 from portal.db import insert_rows, update_in_batches
 
 MANUAL = AssignmentSource.MANUAL
@@ -40,13 +43,11 @@ def rule_validate(rule: MappingRule) -> None:
     if rule.match in (RuleMatch.NAME_PREFIX, RuleMatch.NAME_REGEX, RuleMatch.ACCOUNT) and not rule.pattern:
         errors["pattern"] = "This rule needs a pattern."
     if rule.match == RuleMatch.NAME_REGEX and rule.pattern:
-        try:
-            re.compile(rule.pattern)
-        except re.error as exc:
-            errors["pattern"] = f"Not a valid regular expression: {exc}."
-        else:
-            if connection.vendor == "postgresql" and not _postgres_accepts(rule.pattern):
-                errors["pattern"] = "PostgreSQL cannot run this regular expression; keep to the common syntax."
+        problem = pattern_problem(rule.pattern)
+        if problem:
+            errors["pattern"] = problem
+        elif connection.vendor == "postgresql" and not _postgres_accepts(rule.pattern):
+            errors["pattern"] = "PostgreSQL cannot run this regular expression; keep to the common syntax."
     if rule.match == RuleMatch.ACCOUNT and rule.pattern and not re.fullmatch(r"\d{12}", rule.pattern):
         errors["pattern"] = "An account rule's pattern is a 12-digit account id."
     from_value_allowed = rule.match in (RuleMatch.TAG, RuleMatch.NAME_REGEX)
@@ -74,6 +75,29 @@ def rules_enabled(rules: Iterable[MappingRule] | None = None) -> list[MappingRul
     for rule in ordered:
         rule_validate(rule)
     return ordered
+
+
+@contextmanager
+def _bounded_cursor():
+    """A cursor for one rules statement that cannot run for ever: past its time limit (PostgreSQL's
+    statement_timeout; on SQLite each regular-expression match's own) it is cancelled, changes nothing and
+    says why. Web requests keep their own, shorter, statement_timeout."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql" and not settings.WEB_PROCESS:
+                cursor.execute("SET LOCAL statement_timeout = %s", [settings.OKAMI_RULES_STATEMENT_TIMEOUT_MS])
+            yield cursor
+    except OperationalError as exc:  # PostgreSQL's QueryCanceled; SQLite's error from the match function
+        if not _cancelled(exc):
+            raise
+        raise ValidationError(
+            {"pattern": "The rules took too long over the catalog (a costly regular expression?); nothing changed."}
+        ) from exc
+
+
+def _cancelled(exc: OperationalError) -> bool:
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) == "57014" or "user-defined function raised exception" in str(exc)
 
 
 @dataclass
@@ -106,7 +130,7 @@ def rules_plan(
     query = rule_sql.assignment_query(
         rules, account_pk=account.pk if account else None, region=region, alarm_ids=alarm_ids
     )
-    with connection.cursor() as cursor:
+    with _bounded_cursor() as cursor:
         cursor.execute(query.sql, query.params)
         rows = cursor.fetchall()
 
@@ -207,7 +231,7 @@ def _audit_plan(plan: list[Reassignment], actor) -> None:
 def resources_assign(*, rules: list[MappingRule], account: AwsAccount | None = None, region: str | None = None) -> int:
     """Resources get their service and owner from the same rules, by their own tags (no manual here)."""
     query = rule_sql.resource_assignment_update(rules, account_pk=account.pk if account else None, region=region)
-    with connection.cursor() as cursor:
+    with _bounded_cursor() as cursor:
         cursor.execute(query.sql, query.params)
         return cursor.rowcount
 
@@ -222,7 +246,7 @@ class RulePreview:
 
 def _rule_matches(rule: MappingRule) -> int:
     query = rule_sql.match_count_query(rule)
-    with connection.cursor() as cursor:
+    with _bounded_cursor() as cursor:
         cursor.execute(query.sql, query.params)
         return cursor.fetchone()[0]
 

@@ -8,8 +8,8 @@ team of the alarm's (new) service.
 
 Rows are read from ``base``: live alarms (or resources) with their *effective tags*: their own, or, for an
 alarm with none, those of the first live resource it watches. PostgreSQL and SQLite differ only in JSON
-access and regular expressions; SQLite's REGEXP is Python's ``re`` (Django registers it) and PostgreSQL
-runs the same patterns as POSIX AREs, with named groups turned into numbered ones.
+access and regular expressions; SQLite's REGEXP runs the pattern in Python (``rule_regex``, time-limited)
+and PostgreSQL runs the same patterns as POSIX AREs, with named groups turned into numbered ones.
 """
 
 from __future__ import annotations
@@ -22,19 +22,28 @@ from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
 from alarms.choices import RuleMatch
+from alarms.services import rule_regex
 
 NAMED_GROUP = re.compile(r"\(\?P<(\w+)>")
 
 
 @receiver(connection_created)
 def _register_sqlite_functions(sender, connection, **kwargs):
-    """SQLite has no regex capture: give it one, in Python, the same ``re`` its REGEXP uses."""
+    """SQLite runs regular expressions in Python: REGEXP (replacing Django's, which cannot be interrupted)
+    and a capture function, both with a time limit per match (``rule_regex``)."""
     if connection.vendor == "sqlite":
+        connection.connection.create_function("REGEXP", 2, _regexp, deterministic=True)
         connection.connection.create_function("okami_regex_group", 3, _regex_group, deterministic=True)
 
 
+def _regexp(pattern: str | None, text) -> bool | None:
+    if pattern is None or text is None:
+        return None
+    return rule_regex.search(pattern, str(text)) is not None
+
+
 def _regex_group(pattern: str, text: str, group: str) -> str | None:
-    found = re.search(pattern, text or "")
+    found = rule_regex.search(pattern, text or "")
     if not found:
         return None
     return found.group(group) if group in found.groupdict() else found.group(0)

@@ -105,8 +105,12 @@ def rules_run(request):
     if rules_run_in_worker():
         run = rule_run_request(kind=RuleRun.Kind.APPLY, actor=request.user)
         return redirect("rule-run", pk=run.pk)
-    changed = rules_apply(actor=request.user)
-    messages.success(request, f"Rules applied: {changed} alarms reassigned.")
+    try:
+        changed = rules_apply(actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Rules applied: {changed} alarms reassigned.")
     return redirect("rule-list")
 
 

@@ -1,0 +1,75 @@
+"""A rule's regular expression cannot hang a worker or a request: refused when its shape is dangerous, cut
+off when its evaluation runs too long, on both databases."""
+
+import time
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from alarms.choices import RuleMatch
+from alarms.models import Alarm, MappingRule
+from alarms.services.mapping import rule_validate, rules_apply
+
+pytestmark = pytest.mark.django_db
+
+FORM = {"position": 10, "name": "by name", "enabled": "on", "match": "name_regex"}
+
+
+def regex_rule(pattern, service):
+    return MappingRule(position=10, name="r", match=RuleMatch.NAME_REGEX, pattern=pattern, set_service=service)
+
+
+def test_nested_unbounded_repeats_are_refused_with_a_reason(client, editor, catalog, make_alarms):
+    make_alarms(catalog["account"], 2, prefix="aaaa")
+    client.force_login(editor)
+
+    response = client.post(
+        "/rules/new/", {**FORM, "pattern": "(a+)+$", "set_service": catalog["service"].pk, "save": "1"}
+    )
+
+    assert response.status_code == 200
+    assert "A repeat inside a repeat" in response.content.decode()
+    assert not MappingRule.objects.exists()
+
+
+@pytest.mark.parametrize("pattern", ["(x*)*", r"(\w+\s?)*$", "(?:(?:ab)+c)+"])
+def test_every_nesting_of_unbounded_repeats_is_refused(catalog, pattern):
+    with pytest.raises(ValidationError, match="repeat inside a repeat"):
+        rule_validate(regex_rule(pattern, catalog["service"]))
+
+
+@pytest.mark.parametrize("pattern", [r"^(?P<service>[a-z]+)-", r"-(Errors|Throttles)$", r"a{1,3}b+", r"(ab)+c*"])
+def test_ordinary_patterns_are_accepted(catalog, pattern):
+    rule_validate(regex_rule(pattern, catalog["service"]))
+
+
+def test_overlong_patterns_are_refused(catalog, settings):
+    settings.OKAMI_RULE_PATTERN_MAX_LENGTH = 20
+    with pytest.raises(ValidationError, match="At most 20 characters"):
+        rule_validate(regex_rule("a" * 21, catalog["service"]))
+
+
+def test_a_costly_expression_already_stored_is_cut_off_and_changes_nothing(catalog, make_alarms, settings):
+    # (a|aa)+$ passes the static check but backtracks exponentially on a long run of a's that fails at the end.
+    MappingRule.objects.create(
+        position=10, name="costly", match=RuleMatch.NAME_REGEX, pattern="(a|aa)+$", set_service=catalog["service"]
+    )
+    make_alarms(catalog["account"], 3, prefix="ok")
+    Alarm.objects.create(
+        arn="arn:aws:cloudwatch:eu-west-1:111111111111:alarm:long",
+        account=catalog["account"],
+        region="eu-west-1",
+        name="a" * 80 + "!",
+    )
+    if connection.vendor == "postgresql":
+        # PostgreSQL's engine does not backtrack on this one; its limit is the statement's time, made tiny here.
+        make_alarms(catalog["account"], 5000, prefix="aaaaaaaa")
+        settings.OKAMI_RULES_STATEMENT_TIMEOUT_MS = 1
+
+    started = time.monotonic()
+    with pytest.raises(ValidationError, match="took too long"):
+        rules_apply()
+
+    assert time.monotonic() - started < 10
+    assert not Alarm.objects.filter(service__isnull=False).exists()
