@@ -167,7 +167,7 @@ def test_a_few_deletions_are_not_held(six_alarms):
 
 @pytest.mark.django_db
 def test_the_sync_command_says_deletions_are_held(six_alarms, capsys):
-    account, names = six_alarms
+    _, names = six_alarms
     for name in names[:5]:
         delete_alarm(ACCOUNTS[0], REGIONS[0], name)
 
@@ -215,3 +215,21 @@ def test_a_run_whose_database_connection_drops_mid_sync_ends_failed(six_alarms):
     assert (stored.status, stored.error_summary) == (SyncStatus.FAILED, "internal error")
     assert stored.finished_at is not None
     assert Alarm.objects.filter(deleted_at__isnull=True).count() == 6
+
+
+# --- Sessions and clients -------------------------------------------------------------------------------
+
+
+def test_clients_are_made_once_per_credentials_region_and_endpoint(local_aws, monkeypatch):
+    member = aws.AccountAccess(ACCOUNTS[0], role_arn(ACCOUNTS[0]), EXTERNAL_ID)
+    own = aws.AccountAccess(MANAGEMENT_ACCOUNT)
+    first = aws.client("cloudwatch", access=member, region=REGIONS[0])
+
+    assert aws.client("cloudwatch", access=member, region=REGIONS[0]) is first
+    assert aws.client("cloudwatch", access=member, region=REGIONS[1]) is not first
+    assert aws.client("cloudwatch", access=own, region=REGIONS[0]) is not first
+    assert aws.caller_account(member, REGIONS[0]) == ACCOUNTS[0]
+    own_client = aws.client("cloudwatch", access=own, region=REGIONS[0])
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # another (local) AWS
+    assert aws.client("cloudwatch", access=own, region=REGIONS[0]).meta.endpoint_url == "http://127.0.0.1:9"
+    assert own_client.meta.endpoint_url == local_aws.endpoint_url

@@ -214,3 +214,41 @@ def test_access_denied_is_not_retried(account, stubbed):
 
     assert run.status == SyncStatus.FAILED
     assert run.error.startswith("AwsError: AccessDenied")
+
+
+def test_alarms_of_another_account_or_region_fail_the_run_before_any_write(account, stubbed):
+    names = [f"orders-api-5xx-{i}" for i in range(150)]
+    no_tags(stubbed["resourcegroupstaggingapi"])
+    describe_in_pages(stubbed["cloudwatch"], names)
+    assert sync_alarms(account=account, region=REGION).created == 150
+    # A stray endpoint answers with another region's alarms (or another account's) under the same names.
+    stray = metric_alarm("orders-api-5xx-0") | {"AlarmArn": f"arn:aws:cloudwatch:us-west-2:{ACCOUNT}:alarm:x"}
+    no_tags(stubbed["resourcegroupstaggingapi"])
+    stubbed["cloudwatch"].add_response(
+        "describe_alarms", {"MetricAlarms": [stray], "CompositeAlarms": []}, DESCRIBE_PARAMS
+    )
+
+    run = sync_alarms(account=account, region=REGION)
+
+    assert run.status == SyncStatus.FAILED
+    assert run.error_summary == "AWS answered with another account's or region's alarms or resources"
+    assert (run.created, run.deleted, run.held_deletions) == (0, 0, 0)
+    assert not Alarm.objects.filter(arn__contains="us-west-2").exists()
+    assert Alarm.objects.filter(deleted_at__isnull=True).count() == 150
+
+
+def test_failures_are_summarised_for_everyone(account, stubbed, settings):
+    settings.OKAMI_AWS_THROTTLE_RETRIES = 1
+    no_tags(stubbed["resourcegroupstaggingapi"])
+    for _ in range(2):
+        throttled(stubbed["cloudwatch"], "describe_alarms")
+    throttled_run = sync_alarms(account=account, region=REGION)
+    no_tags(stubbed["resourcegroupstaggingapi"])
+    stubbed["cloudwatch"].add_client_error(
+        "describe_alarms", "AccessDenied", "User: arn:aws:sts::1:x is not authorized"
+    )
+    denied_run = sync_alarms(account=account, region=REGION)
+
+    assert throttled_run.error_summary == "AWS throttled the sync"
+    assert denied_run.error_summary == "AWS refused a request"
+    assert "arn:aws:sts::1:x" in denied_run.error
