@@ -282,16 +282,13 @@ OKAMI_SYNC_STALE_AFTER_SECONDS = env_int("OKAMI_SYNC_STALE_AFTER_SECONDS", CELER
 # run confirms it; keys with fewer live alarms than OKAMI_SYNC_HOLD_MIN_ALARMS are exempt.
 OKAMI_SYNC_MAX_DELETE_SHARE = float(env_str("OKAMI_SYNC_MAX_DELETE_SHARE") or 0.5)
 OKAMI_SYNC_HOLD_MIN_ALARMS = env_int("OKAMI_SYNC_HOLD_MIN_ALARMS", 20)
-# A sync that finds more than this share of a key's live alarms gone holds their deletion until the next
-# run confirms it; keys with fewer live alarms than OKAMI_SYNC_HOLD_MIN_ALARMS are exempt.
-OKAMI_SYNC_MAX_DELETE_SHARE = float(env_str("OKAMI_SYNC_MAX_DELETE_SHARE") or 0.5)
-OKAMI_SYNC_HOLD_MIN_ALARMS = env_int("OKAMI_SYNC_HOLD_MIN_ALARMS", 20)
 # Above this many live alarms, applying the rules or previewing a rule from the web runs in a worker (the
 # page follows the run) instead of inside the request, which must end well before gunicorn's timeout.
 OKAMI_RULES_INLINE_MAX_ALARMS = env_int("OKAMI_RULES_INLINE_MAX_ALARMS", 5000)
-# Regular-expression rules: the longest pattern accepted, and how long one evaluation over the catalog may run.
+# Mapping rules: the longest regular expression accepted, and how long one rules statement may run
+# (PostgreSQL; on SQLite each regular-expression match has its own short limit).
 OKAMI_RULE_PATTERN_MAX_LENGTH = env_int("OKAMI_RULE_PATTERN_MAX_LENGTH", 300)
-OKAMI_RULE_REGEX_TIMEOUT_MS = env_int("OKAMI_RULE_REGEX_TIMEOUT_MS", 20000)
+OKAMI_RULES_STATEMENT_TIMEOUT_MS = env_int("OKAMI_RULES_STATEMENT_TIMEOUT_MS", 120000)
 # Page-level retries on throttling, on top of botocore's own adaptive retries.
 OKAMI_AWS_THROTTLE_RETRIES = env_int("OKAMI_AWS_THROTTLE_RETRIES", 5)
 OKAMI_AWS_THROTTLE_BACKOFF_SECONDS = float(env_str("OKAMI_AWS_THROTTLE_BACKOFF_SECONDS") or 1.0)
