@@ -7,6 +7,7 @@ urlpatterns = [
     path("alarms/bulk/", ownership.alarm_bulk_assign, name="alarm-bulk-assign"),
     path("alarms/<int:pk>/", catalog.alarm_detail, name="alarm-detail"),
     path("alarms/<int:pk>/governance/", catalog.alarm_governance, name="alarm-governance"),
+    path("alarms/<int:pk>/unlink-replacement/", catalog.alarm_replacement_unlink, name="alarm-replacement-unlink"),
     path("services/", catalog.service_list, name="service-list"),
     path("services/<slug:slug>/", catalog.service_detail, name="service-detail"),
     path("sync-runs/", catalog.sync_run_list, name="sync-run-list"),

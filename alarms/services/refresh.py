@@ -23,6 +23,7 @@ from alarms.models import AuditEntry, AwsAccount, MappingRule, Service, SyncRun,
 from alarms.services.inventory import sync_resources
 from alarms.services.links import LinkSummary, links_refresh
 from alarms.services.mapping import rules_apply
+from alarms.services.replacement import replacements_link
 from alarms.services.sync import sync_alarms
 
 
@@ -93,6 +94,8 @@ def catalog_refresh(*, account: AwsAccount, region: str, triggered_by: str = "ma
     alarms = sync_alarms(account=account, region=region, triggered_by=triggered_by)
     if alarms is None or alarms.status != SyncStatus.SUCCEEDED:
         return RefreshResult(resources, alarms, None, 0)
+    # Before links and rules: a replaced alarm's successor takes over its governance, then rules fill the rest.
+    replacements_link(account=account, region=region)
     inputs = _unchanged_inputs(account, region, resources, alarms)
     if inputs:
         _remember(account, region, resources, alarms, inputs)

@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -12,7 +12,9 @@ from alarms.filtersets import AlarmFilterSet, SyncRunFilterSet
 from alarms.forms import AlarmGovernanceForm, BulkAssignForm
 from alarms.models import Alarm
 from alarms.permissions import can_edit_governance
+from alarms.selectors.replacement import replacement_chain
 from alarms.services.governance import alarm_update_governance
+from alarms.services.replacement import replacement_unlink
 from alarms.tasks import enqueue_sync
 
 PAGE_SIZE = 50
@@ -66,9 +68,31 @@ def alarm_detail(request, pk: int):
         {
             "alarm": alarm,
             "audit": selectors.alarm_audit(alarm=alarm),
+            "chain": replacement_chain(alarm=alarm),
             "can_edit": can_edit_governance(request.user),
         },
     )
+
+
+@require_POST
+def alarm_replacement_unlink(request, pk: int):
+    """Undo a wrong replacement link of alarm ``pk`` (the replaced one), from either alarm's page."""
+    if not can_edit_governance(request.user):
+        raise PermissionDenied("You need the permission to change alarm governance.")
+    alarm = get_object_or_404(Alarm, pk=pk)
+    successor_id = alarm.replaced_by_id
+    try:
+        replacement_unlink(alarm=alarm, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            "Unlinked: these alarms will not be linked again, and what was carried over and not changed since "
+            "has been reverted.",
+        )
+    back = request.POST.get("back")
+    return redirect("alarm-detail", pk=successor_id if back == str(successor_id) else pk)
 
 
 def alarm_governance(request, pk: int):
