@@ -61,6 +61,8 @@ class BulkAssignForm(forms.Form):
     )
     tier = forms.ChoiceField(choices=[(UNCHANGED, "(unchanged)"), *Tier.choices], required=False)
     signal_kind = forms.ChoiceField(choices=[(UNCHANGED, "(unchanged)"), *SignalKind.choices], required=False)
+    # "Every alarm matching the filters": the number of alarms the person confirmed after seeing it.
+    confirmed_count = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def clean(self):
         data = super().clean()
@@ -76,6 +78,10 @@ class BulkAssignForm(forms.Form):
             for name in ("service", "owner_team", "tier", "signal_kind")
             if self.cleaned_data.get(name)
         }
+
+    def values_as_posted(self) -> dict[str, str]:
+        """The values to set as the form posts them (ids for service and team), for a confirmation step."""
+        return {name: getattr(value, "pk", value) for name, value in self.values().items()}
 
 
 class MappingRuleForm(forms.ModelForm):

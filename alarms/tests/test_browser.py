@@ -85,9 +85,14 @@ def test_bulk_assign_a_filtered_set_of_alarms_to_a_team(page, live_server, djang
     page.click("#alarm-filters button[type=submit]")
     page.wait_for_url("**search=search-prod**")
 
-    page.check("#select-all")
+    page.select_option("#bulk-form select[name=scope]", "filtered")
     page.select_option("#bulk-form select[name=owner_team]", label="Storefront")
     page.click("#bulk-form button[type=submit]")
+
+    # Nothing is written until the person has seen how many alarms, and which, the filters select.
+    assert "Assign 3 alarms?" in page.inner_text("h1")
+    assert not Alarm.objects.filter(owner_team__slug="storefront").exists()
+    page.click("#bulk-confirm button[type=submit]")
     page.wait_for_selector(".flash-success")
 
     assert "Updated 3 of 3 alarms" in page.inner_text(".flash-success")

@@ -36,10 +36,49 @@ def test_bulk_assign_every_alarm_matching_the_filters(client, editor, catalog, m
     make_alarms(catalog["account"], 2, prefix="other")
     client.force_login(editor)
 
-    client.post("/alarms/bulk/", {"scope": "filtered", "service": catalog["service"].pk, "query": "search=search"})
+    asked = {"scope": "filtered", "service": catalog["service"].pk, "query": "search=search"}
 
+    confirm = client.post("/alarms/bulk/", asked)
+
+    assert confirm.status_code == 200
+    page = confirm.content.decode()
+    assert "Assign 4 alarms?" in page and "Search: <strong>search</strong>" in page
+    assert not Alarm.objects.filter(service__isnull=False).exists()  # nothing before the confirmation
+
+    done = client.post("/alarms/bulk/", {**asked, "confirmed_count": 4}, follow=True)
+
+    assert "Updated 4 of 4 alarms" in done.content.decode()
     assert Alarm.objects.filter(service=catalog["service"]).count() == 4
     assert not Alarm.objects.filter(name__startswith="other", service__isnull=False).exists()
+
+
+def test_a_confirmation_that_no_longer_matches_the_filters_writes_nothing(client, editor, catalog, make_alarms):
+    make_alarms(catalog["account"], 4, prefix="search")
+    client.force_login(editor)
+    make_alarms(catalog["account"], 1, prefix="search-new")  # a sync added one after the person confirmed 4
+
+    again = client.post(
+        "/alarms/bulk/",
+        {"scope": "filtered", "service": catalog["service"].pk, "query": "search=search", "confirmed_count": 4},
+    )
+
+    assert "not the 4 you confirmed" in again.content.decode()
+    assert not Alarm.objects.filter(service__isnull=False).exists()
+
+
+@pytest.mark.parametrize("query", ["owner_team=no-such-team", "state=BURNING", "account_id=999999999999"])
+def test_an_invalid_or_stale_filter_is_an_error_never_a_wider_selection(client, editor, catalog, make_alarms, query):
+    make_alarms(catalog["account"], 3)
+    client.force_login(editor)
+
+    response = client.post(
+        "/alarms/bulk/",
+        {"scope": "filtered", "service": catalog["service"].pk, "query": query, "confirmed_count": 3},
+        follow=True,
+    )
+
+    assert "These filters are not valid" in response.content.decode()
+    assert not Alarm.objects.filter(service__isnull=False).exists()
 
 
 def test_bulk_assign_needs_the_editor_permission(client, viewer, catalog, make_alarms):

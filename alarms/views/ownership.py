@@ -17,6 +17,7 @@ from alarms.services.mapping import mapping_rule_delete, mapping_rule_save, rule
 from alarms.services.rule_runs import rule_run_request, rules_run_in_worker
 
 PREVIEW_ROWS = 50
+CONFIRM_SAMPLE = 20
 
 
 def _require_editor(request) -> None:
@@ -26,6 +27,8 @@ def _require_editor(request) -> None:
 
 @require_POST
 def alarm_bulk_assign(request):
+    """Assign the selected alarms at once; "every alarm matching the filters" first shows what it would
+    change and asks to confirm, and writes only if the filters still select exactly what was confirmed."""
     _require_editor(request)
     form = BulkAssignForm(request.POST)
     back = f"/alarms/?{request.POST.get('query', '')}"
@@ -36,7 +39,27 @@ def alarm_bulk_assign(request):
         filterset = AlarmFilterSet(
             QueryDict(request.POST.get("query", "")), queryset=selectors.alarm_list(), request=request
         )
-        ids = list(filterset.qs.values_list("id", flat=True)[: MAX_ALARMS + 1])
+        if not filterset.is_valid():
+            problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items())
+            messages.error(request, f"These filters are not valid ({problems}); nothing was changed.")
+            return redirect(back)
+        ids = list(filterset.qs.order_by().values_list("id", flat=True)[: MAX_ALARMS + 1])
+        confirmed = form.cleaned_data.get("confirmed_count")
+        if confirmed != len(ids):
+            return render(
+                request,
+                "alarms/bulk_confirm.html",
+                {
+                    "form": form,
+                    "count": len(ids),
+                    "confirmed": confirmed,
+                    "too_many": len(ids) > MAX_ALARMS,
+                    "max_alarms": MAX_ALARMS,
+                    "filters": _described(filterset),
+                    "sample": filterset.qs.order_by("name").values_list("name", flat=True)[:CONFIRM_SAMPLE],
+                    "query": request.POST.get("query", ""),
+                },
+            )
     else:
         ids = [alarm.pk for alarm in form.cleaned_data["alarms"]]
     try:
@@ -46,6 +69,17 @@ def alarm_bulk_assign(request):
         return redirect(back)
     messages.success(request, f"Updated {changed} of {len(ids)} alarms.")
     return redirect(back)
+
+
+def _described(filterset) -> list[tuple[str, str]]:
+    """The filters in force, labelled as on the list page."""
+    described = []
+    for name, value in filterset.form.cleaned_data.items():
+        if name == "ordering" or value in (None, "", []):
+            continue
+        shown = ("Yes" if value else "No") if isinstance(value, bool) else str(value)
+        described.append((str(filterset.form.fields[name].label or name), shown))
+    return described
 
 
 def rule_list(request):
