@@ -68,17 +68,18 @@ def governed(local_aws, editor):
     return {"team": team, "service": service}
 
 
-def replace_in_stack() -> None:
-    """What CloudFormation does when an update replaces the alarm: a new name, the same logical id."""
+@pytest.fixture
+def replaced(governed):
+    """What CloudFormation does when an update replaces the alarm (a new name, the same logical id), then a
+    refresh: (old, new)."""
     put(NEW, function="cart-addItem-v2", tags=STACK)
     delete(OLD)
-
-
-def test_a_replaced_stack_alarm_is_linked_and_its_successor_keeps_its_governance(governed):
-    replace_in_stack()
     refresh()
+    return alarm(OLD), alarm(NEW)
 
-    old, new = alarm(OLD), alarm(NEW)
+
+def test_a_replaced_stack_alarm_is_linked_and_its_successor_keeps_its_governance(governed, replaced):
+    old, new = replaced
     assert old.deleted_at is not None
     assert old.replaced_by == new
     assert (new.service, new.owner_team) == (governed["service"], governed["team"])
@@ -140,9 +141,7 @@ def test_two_candidates_are_ambiguous_and_nothing_is_linked(governed):
     assert not AuditEntry.objects.filter(action__in=["alarm.replaced", "alarm.carried"]).exists()
 
 
-def test_unlink_reverts_what_nobody_changed_and_the_link_never_comes_back(governed, editor):
-    replace_in_stack()
-    refresh()
+def test_unlink_reverts_what_nobody_changed_and_the_link_never_comes_back(replaced, editor):
     alarm_update_governance(alarm=alarm(NEW), actor=editor, purpose_detects="Cart writes fail (v2)")
 
     replacement_unlink(alarm=alarm(OLD), actor=editor)
@@ -161,10 +160,8 @@ def test_unlink_reverts_what_nobody_changed_and_the_link_never_comes_back(govern
     assert AuditEntry.objects.filter(action="alarm.replaced").count() == 1
 
 
-def test_the_alarm_page_shows_the_chain_and_editors_unlink_from_it(governed, editor, client):
-    replace_in_stack()
-    refresh()
-    old, new = alarm(OLD), alarm(NEW)
+def test_the_alarm_page_shows_the_chain_and_editors_unlink_from_it(replaced, editor, client):
+    old, new = replaced
     client.force_login(editor)
 
     new_page = client.get(f"/alarms/{new.pk}/").content.decode()
@@ -182,10 +179,8 @@ def test_the_alarm_page_shows_the_chain_and_editors_unlink_from_it(governed, edi
     assert alarm(OLD).replacement_dismissed
 
 
-def test_viewers_see_the_chain_but_cannot_unlink(governed, viewer, client):
-    replace_in_stack()
-    refresh()
-    old, new = alarm(OLD), alarm(NEW)
+def test_viewers_see_the_chain_but_cannot_unlink(replaced, viewer, client):
+    old, new = replaced
     client.force_login(viewer)
 
     page = client.get(f"/alarms/{new.pk}/").content.decode()
@@ -197,9 +192,7 @@ def test_viewers_see_the_chain_but_cannot_unlink(governed, viewer, client):
     assert alarm(OLD).replaced_by == new
 
 
-def test_unlink_needs_the_csrf_token(governed, editor):
-    replace_in_stack()
-    refresh()
+def test_unlink_needs_the_csrf_token(replaced, editor):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(editor)
 
