@@ -57,6 +57,16 @@ def test_debug_and_local_targets_fall_back_to_the_embedded_defaults(local):
     assert started.stdout.split() == ["django.db.backends.sqlite3", "filesystem://"]
 
 
+def test_api_rates_come_from_the_environment_and_a_malformed_one_stops_start_up():
+    rates = SETUP + "from rest_framework.throttling import UserRateThrottle as T; print(T().get_rate())"
+
+    assert start(rates, OKAMI_EMBEDDED="1").stdout.strip() == "600/min"
+    assert start(rates, OKAMI_EMBEDDED="1", OKAMI_API_USER_RATE="50/s").stdout.strip() == "50/s"
+    malformed = start(rates, OKAMI_EMBEDDED="1", OKAMI_API_USER_RATE="lots")
+    assert malformed.returncode != 0
+    assert "OKAMI_API_USER_RATE must be a rate such as 600/min" in malformed.stderr
+
+
 def test_deploy_check_passes_with_the_documented_production_settings():
     env = {key: value for key, value in os.environ.items() if key not in LOCAL_AND_SERVER_VARIABLES}
     env.update(
