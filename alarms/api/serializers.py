@@ -1,5 +1,8 @@
+from functools import cached_property
+
 from rest_framework import serializers
 
+from alarms.api.rows import RowSerializer
 from alarms.choices import SignalKind, Tier
 from alarms.models import GOVERNANCE_FIELDS, Alarm, AwsAccount, MappingRule, Resource, Service, SyncRun, Team
 
@@ -24,10 +27,25 @@ class ServiceSerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "description", "team", "alarm_count", "alarm_firing"]
 
 
-class AlarmSerializer(serializers.ModelSerializer):
+class AlarmSerializer(RowSerializer):
+    """An alarm: identity, governance, its whole AWS definition and state, and its replacement links.
+
+    Reads render from plain rows (``alarms/api/rows.py``); the items are what this ModelSerializer gives.
+    Other alarms are named by ARN, the alarm's natural key (``?arn=`` finds them).
+    """
+
     account_id = serializers.CharField(source="account.account_id", read_only=True)
-    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    replaced_by = serializers.SlugRelatedField(
+        slug_field="arn",
+        read_only=True,
+        allow_null=True,
+        help_text="ARN of the alarm that replaced this one (e.g. a stack update that renamed it), or null.",
+    )
+    replaces = serializers.SlugRelatedField(
+        slug_field="arn", read_only=True, allow_null=True, help_text="ARN of the alarm this one replaced, or null."
+    )
 
     class Meta:
         model = Alarm
@@ -41,7 +59,10 @@ class AlarmSerializer(serializers.ModelSerializer):
             "description",
             "state",
             "state_reason",
+            "state_reason_data",
             "state_updated_at",
+            "state_transitioned_at",
+            "evaluation_state",
             "deleted_at",
             "service",
             "owner_team",
@@ -55,14 +76,21 @@ class AlarmSerializer(serializers.ModelSerializer):
             "metric_name",
             "dimensions",
             "statistic",
+            "extended_statistic",
+            "unit",
             "period",
             "evaluation_periods",
             "datapoints_to_alarm",
             "threshold",
             "comparison_operator",
             "treat_missing_data",
+            "evaluate_low_sample_count_percentile",
+            "threshold_metric_id",
             "metrics",
             "alarm_rule",
+            "actions_suppressor",
+            "actions_suppressor_wait_period",
+            "actions_suppressor_extension_period",
             "actions_enabled",
             "alarm_actions",
             "ok_actions",
@@ -71,6 +99,9 @@ class AlarmSerializer(serializers.ModelSerializer):
             "stack_name",
             "configuration_updated_at",
             "first_seen_at",
+            "replaced_by",
+            "replaces",
+            "replacement_dismissed",
         ]
         read_only_fields = fields
 
@@ -105,7 +136,15 @@ class AwsAccountSerializer(serializers.ModelSerializer):
 
 
 class SyncRunSerializer(serializers.ModelSerializer):
+    """A sync run. ``error_summary`` is for everyone; the full ``error`` may name role ARNs, so only staff
+    see it and every other user gets null (an empty string means the run had no error)."""
+
     account_id = serializers.CharField(source="account.account_id", read_only=True)
+    error = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The full error, which may name role ARNs: staff only, null for other users.",
+    )
 
     class Meta:
         model = SyncRun
@@ -124,9 +163,21 @@ class SyncRunSerializer(serializers.ModelSerializer):
             "deleted",
             "api_calls",
             "duration_ms",
+            "error_summary",
             "error",
         ]
         read_only_fields = fields
+
+    @cached_property
+    def shows_error(self) -> bool:
+        user = getattr(self.context.get("request"), "user", None)
+        return bool(user and user.is_staff)
+
+    def to_representation(self, instance):
+        item = super().to_representation(instance)
+        if not self.shows_error:
+            item["error"] = None
+        return item
 
 
 class ResourceSerializer(serializers.ModelSerializer):

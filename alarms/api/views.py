@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alarms import selectors
+from alarms.api.rows import RowReadMixin
 from alarms.api.serializers import (
     AlarmGovernanceSerializer,
     AlarmSerializer,
@@ -47,7 +48,7 @@ class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.service_list().order_by("name")
 
 
-class AlarmViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+class AlarmViewSet(RowReadMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Alarms of the catalog. PATCH changes governance fields only, and is audited."""
 
     serializer_class = AlarmSerializer
@@ -68,7 +69,7 @@ class AlarmViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
         serializer = AlarmGovernanceSerializer(alarm, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         alarm = alarm_update_governance(alarm=alarm, actor=request.user, **serializer.validated_data)
-        return Response(AlarmSerializer(selectors.alarm_detail(pk=alarm.pk)).data)
+        return Response(self.get_serializer(self.row(pk=alarm.pk)).data)
 
     @extend_schema(
         request=BulkAssignSerializer,
