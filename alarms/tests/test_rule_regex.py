@@ -33,13 +33,24 @@ def test_nested_unbounded_repeats_are_refused_with_a_reason(client, editor, cata
     assert not MappingRule.objects.exists()
 
 
-@pytest.mark.parametrize("pattern", ["(x*)*", r"(\w+\s?)*$", "(?:(?:ab)+c)+"])
-def test_every_nesting_of_unbounded_repeats_is_refused(catalog, pattern):
+@pytest.mark.parametrize("pattern", ["(x*)*", r"(\w+\s?)*$", r"([^-]+-?)+$", "(?:x|[a-z]+)+", "(.*)*x"])
+def test_nested_repeats_that_can_split_a_name_many_ways_are_refused(catalog, pattern):
     with pytest.raises(ValidationError, match="repeat inside a repeat"):
         rule_validate(regex_rule(pattern, catalog["service"]))
 
 
-@pytest.mark.parametrize("pattern", [r"^(?P<service>[a-z]+)-", r"-(Errors|Throttles)$", r"a{1,3}b+", r"(ab)+c*"])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"^(?P<service>[a-z]+)-",
+        r"-(Errors|Throttles)$",
+        r"a{1,3}b+",
+        r"(ab)+c*",
+        r"^(?P<service>[a-z]+(?:-[a-z]+)*?)-prod-",  # repeats separated by a character neither can take
+        r"(?:[a-z]+-)*[a-z]+",
+        r"(\d+\.)+\d+",
+    ],
+)
 def test_ordinary_patterns_are_accepted(catalog, pattern):
     rule_validate(regex_rule(pattern, catalog["service"]))
 
