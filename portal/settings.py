@@ -261,7 +261,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
     if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-        CELERY_BROKER_TRANSPORT_OPTIONS.update(REDIS_SOCKET_OPTIONS)
+        # A read that times out is retried once on a fresh connection before the worker gives up on it.
+        CELERY_BROKER_TRANSPORT_OPTIONS.update(REDIS_SOCKET_OPTIONS, retry_on_timeout=True)
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_OPTIONS["socket_connect_timeout"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
