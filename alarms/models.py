@@ -124,6 +124,7 @@ AWS_FIELDS = (
     "actions_suppressor",
     "actions_suppressor_wait_period",
     "actions_suppressor_extension_period",
+    "extra_settings",
     "actions_enabled",
     "alarm_actions",
     "ok_actions",
@@ -186,6 +187,9 @@ class Alarm(models.Model):
     actions_suppressor = models.CharField(max_length=1600, blank=True, help_text="Composite alarms.")
     actions_suppressor_wait_period = models.PositiveIntegerField(null=True, blank=True)
     actions_suppressor_extension_period = models.PositiveIntegerField(null=True, blank=True)
+    # Settings AWS added after the columns above (evaluation window, warm-up, PromQL criteria, evaluation
+    # interval, action configuration), kept in AWS's own shape so that a write-back sends them unchanged.
+    extra_settings = models.JSONField(default=dict, blank=True, help_text="Newer settings, as AWS returns them.")
 
     # Actions and state.
     actions_enabled = models.BooleanField(default=True)

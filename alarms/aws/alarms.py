@@ -14,6 +14,16 @@ from alarms.aws.paging import CallCounter, pages
 STACK_TAG = "aws:cloudformation:stack-name"
 ALARM_PAGE_SIZE = 100  # DescribeAlarms' MaxRecords ceiling
 TAG_PAGE_SIZE = 100  # GetResources' ResourcesPerPage ceiling
+# Settings of the definition that AWS added after the catalog's columns: kept as AWS returns them, in
+# ``extra_settings``, and written back unchanged (PutMetricAlarm / PutCompositeAlarm take the same names).
+METRIC_EXTRA_SETTINGS = (
+    "EvaluationWindow",
+    "WarmUpConfiguration",
+    "EvaluationCriteria",  # PromQL alarms: the query instead of a metric
+    "EvaluationInterval",
+    "ActionConfiguration",
+)
+COMPOSITE_EXTRA_SETTINGS = ("ActionConfiguration",)
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class AlarmRecord:
     actions_suppressor: str = ""
     actions_suppressor_wait_period: int | None = None
     actions_suppressor_extension_period: int | None = None
+    extra_settings: dict = field(default_factory=dict)
     actions_enabled: bool = True
     alarm_actions: list[str] = field(default_factory=list)
     ok_actions: list[str] = field(default_factory=list)
@@ -114,6 +125,7 @@ def _metric_record(raw: dict, tags: dict[str, str]) -> AlarmRecord:
         threshold_metric_id=raw.get("ThresholdMetricId") or "",
         metrics=_plain(raw["Metrics"]) if raw.get("Metrics") else [],
         evaluation_state=raw.get("EvaluationState") or "",
+        extra_settings=_extra_settings(raw, METRIC_EXTRA_SETTINGS),
     )
 
 
@@ -125,7 +137,12 @@ def _composite_record(raw: dict, tags: dict[str, str]) -> AlarmRecord:
         actions_suppressor=raw.get("ActionsSuppressor") or "",
         actions_suppressor_wait_period=raw.get("ActionsSuppressorWaitPeriod"),
         actions_suppressor_extension_period=raw.get("ActionsSuppressorExtensionPeriod"),
+        extra_settings=_extra_settings(raw, COMPOSITE_EXTRA_SETTINGS),
     )
+
+
+def _extra_settings(raw: dict, names: tuple[str, ...]) -> dict:
+    return _plain({name: raw[name] for name in names if raw.get(name) is not None})
 
 
 def _reason_data(text: str | None) -> dict:

@@ -3,7 +3,8 @@
 PutMetricAlarm and PutCompositeAlarm replace the whole definition: a field left out is a field reset. So
 a tune, a merge or a restore starts from these parameters, rebuilt from every stored field, and changes
 only what it means to change. Optional fields AWS did not return are left out, as AWS expects, rather
-than sent empty. Works on anything shaped like a catalog alarm (the ``Alarm`` model, an ``AlarmRecord``).
+than sent empty; settings newer than the catalog's columns (``extra_settings``) go back as AWS gave them.
+Works on anything shaped like a catalog alarm (the ``Alarm`` model, an ``AlarmRecord``).
 
 Tags apply only when the call creates the alarm (AWS ignores them on an update, where TagResource is the
 way); ``aws:`` tags are AWS's own and cannot be set, so they are never sent.
@@ -45,11 +46,12 @@ def _metric_query(query: dict) -> dict:
 
 
 def put_metric_alarm_params(alarm) -> dict:
-    """PutMetricAlarm parameters that recreate ``alarm`` (single metric, metric math or anomaly band)."""
+    """PutMetricAlarm parameters that recreate ``alarm`` (single metric, metric math, anomaly band or PromQL)."""
     params = _actions_and_tags(alarm)
+    extra = dict(alarm.extra_settings or {})
     if alarm.metrics:
         params["Metrics"] = [_metric_query(query) for query in alarm.metrics]
-    else:
+    elif "EvaluationCriteria" not in extra:  # a PromQL alarm has a query instead of a metric
         params.update(MetricName=alarm.metric_name, Namespace=alarm.namespace, Period=alarm.period)
         # Exactly one of the two: a percentile lives in ExtendedStatistic.
         if alarm.extended_statistic:
@@ -60,16 +62,18 @@ def put_metric_alarm_params(alarm) -> dict:
             params["Dimensions"] = [{"Name": name, "Value": value} for name, value in sorted(alarm.dimensions.items())]
         if alarm.unit:
             params["Unit"] = alarm.unit
-    params.update(EvaluationPeriods=alarm.evaluation_periods, ComparisonOperator=alarm.comparison_operator)
     optional = {
+        "EvaluationPeriods": alarm.evaluation_periods,
         "DatapointsToAlarm": alarm.datapoints_to_alarm,
         # Anomaly-band alarms compare with a band (ThresholdMetricId), not a number.
         "Threshold": alarm.threshold,
+        "ComparisonOperator": alarm.comparison_operator or None,
         "ThresholdMetricId": alarm.threshold_metric_id or None,
         "TreatMissingData": alarm.treat_missing_data or None,
         "EvaluateLowSampleCountPercentile": alarm.evaluate_low_sample_count_percentile or None,
     }
     params.update({name: value for name, value in optional.items() if value is not None})
+    params.update(extra)
     return params
 
 
@@ -85,6 +89,7 @@ def put_composite_alarm_params(alarm) -> dict:
         ):
             if value is not None:
                 params[name] = value
+    params.update(alarm.extra_settings or {})
     return params
 
 

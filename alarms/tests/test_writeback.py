@@ -129,16 +129,43 @@ ANOMALY_BAND = {
     "ComparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold",
     "TreatMissingData": "ignore",
 }
+# Settings AWS added later (warm-up, wall-clock window, evaluation interval, tags in notifications).
+NEWER_SETTINGS = {
+    **MINIMAL,
+    "AlarmName": "billing-daily-Errors",
+    "Period": 3600,
+    "WarmUpConfiguration": {"WarmUpPeriodDurationInMinutes": 30, "OnlyStartEvaluatingAfterWarmUpPeriodEnds": True},
+    "EvaluationWindow": {"WallClockWindow": {"Timezone": "Europe/Paris"}},
+    "EvaluationInterval": 300,
+    "ActionConfiguration": {"AlarmTagsPropagation": {"Enabled": True, "IncludedTagKeys": ["team", "service"]}},
+}
+# A PromQL alarm: a query instead of a metric, no threshold or comparison of its own.
+PROMQL = {
+    "AlarmName": "checkout-latency-promql",
+    "ActionsEnabled": True,
+    "AlarmActions": [f"{TOPIC}:ops-page"],
+    "EvaluationCriteria": {
+        "PromQLCriteria": {
+            "Query": 'histogram_quantile(0.99, rate(http_request_duration_seconds_bucket{job="checkout"}[5m])) > 2',
+            "PendingPeriod": 300,
+            "RecoveryPeriod": 600,
+        }
+    },
+    "EvaluationInterval": 60,
+}
 COMPOSITE = {
     "AlarmName": COMPOSITE_EVENT["alarmName"],
     "AlarmDescription": "The service is down for customers",
     "ActionsEnabled": COMPOSITE_EVENT["configuration"]["actionsEnabled"],
     "AlarmActions": [f"{TOPIC}:ops-page"],
+    "OKActions": [f"{TOPIC}:ops-ok"],
+    "InsufficientDataActions": [f"{TOPIC}:ops-gaps"],
     "AlarmRule": COMPOSITE_EVENT["configuration"]["alarmRule"],
     "ActionsSuppressor": COMPOSITE_EVENT["configuration"]["actionsSuppressor"],
     "ActionsSuppressorWaitPeriod": COMPOSITE_EVENT["configuration"]["actionsSuppressorWaitPeriod"],
     "ActionsSuppressorExtensionPeriod": COMPOSITE_EVENT["configuration"]["actionsSuppressorExtensionPeriod"],
     "Tags": [{"Key": "team", "Value": "platform"}],
+    "ActionConfiguration": {"AlarmTagsPropagation": {"Enabled": True, "ExcludedTagKeys": ["cost-centre"]}},
 }
 
 
@@ -227,9 +254,17 @@ def stubbed(monkeypatch):
     aws.forget_sessions()
 
 
-@pytest.mark.parametrize(
-    "params", [EVERY_FIELD, METRIC_MATH, ANOMALY_BAND, COMPOSITE], ids=["every-field", "math", "band", "composite"]
-)
+STUBBED = {
+    "every-field": EVERY_FIELD,
+    "math": METRIC_MATH,
+    "band": ANOMALY_BAND,
+    "newer-settings": NEWER_SETTINGS,
+    "promql": PROMQL,
+    "composite": COMPOSITE,
+}
+
+
+@pytest.mark.parametrize("params", STUBBED.values(), ids=STUBBED.keys())
 def test_every_field_aws_returns_is_kept_and_written_back(stubbed, params):
     account = AwsAccount.objects.create(account_id=ACCOUNT, name="stubbed", regions=[REGION])
     cloudwatch, tagging = stubbed
@@ -255,6 +290,17 @@ def test_every_field_aws_returns_is_kept_and_written_back(stubbed, params):
     operation = "PutCompositeAlarm" if kind == "CompositeAlarms" else "PutMetricAlarm"
     assert put_alarm_call(alarm) == (operation, params)
     valid_input(operation, params)
+
+
+@pytest.mark.parametrize("operation", ["PutMetricAlarm", "PutCompositeAlarm"])
+def test_every_parameter_aws_takes_is_written_back_by_some_round_trip(operation):
+    """When AWS adds a setting to the definition, this fails until the catalog keeps it and writes it back."""
+    model = aws.client("cloudwatch", access=aws.AccountAccess(ACCOUNT), region=REGION).meta.service_model
+    metric_kinds = [MINIMAL, *(params for params in STUBBED.values() if "AlarmRule" not in params)]
+    kinds = [COMPOSITE] if operation == "PutCompositeAlarm" else metric_kinds
+    covered = {name for params in kinds for name in params}
+
+    assert set(model.operation_model(operation).input_shape.members) == covered
 
 
 def test_composite_without_suppressor_sends_no_suppressor_periods():
@@ -299,3 +345,28 @@ def test_pages_show_and_sort_by_when_the_alarm_entered_its_state(client, viewer)
     )
     assert [alarm.name for alarm in listed.context["page"]] == ["orders-fn-Errors", "cart-fn-Errors"]
     assert "1\xa0day ago" in listed.content.decode()  # no transition time: the last update stands in
+
+
+def test_alarm_page_shows_the_suppressor_the_band_and_the_newer_settings(client, viewer):
+    composite = AlarmFactory(
+        alarm_type="composite",
+        alarm_rule=COMPOSITE["AlarmRule"],
+        actions_suppressor="ServiceMaintenanceAlarm",
+        actions_suppressor_wait_period=120,
+        actions_suppressor_extension_period=180,
+    )
+    band = AlarmFactory(
+        threshold=None,
+        threshold_metric_id="ad1",
+        evaluation_state="PARTIAL_DATA",
+        extra_settings={"WarmUpConfiguration": NEWER_SETTINGS["WarmUpConfiguration"]},
+    )
+    client.force_login(viewer)
+
+    composite_page = client.get(f"/alarms/{composite.pk}/").content.decode()
+    band_page = client.get(f"/alarms/{band.pk}/").content.decode()
+
+    assert '<span class="mono">ServiceMaintenanceAlarm</span> is in ALARM (waits 120 s' in composite_page
+    assert 'the band <span class="mono">ad1</span>' in band_page
+    assert "PARTIAL_DATA" in band_page
+    assert "&quot;WarmUpPeriodDurationInMinutes&quot;: 30" in band_page
