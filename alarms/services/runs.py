@@ -14,6 +14,7 @@ from django.utils import timezone
 from alarms import aws
 from alarms.choices import SyncKind, SyncStatus
 from alarms.models import AwsAccount, SyncRun
+from portal.db import without_commit_wait
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def sync_run_claim(
     )
     try:
         with transaction.atomic():
+            without_commit_wait()  # a claim lost in a crash went with the worker holding it
             return SyncRun.objects.create(
                 account=account, region=region, kind=kind, started_at=now, triggered_by=triggered_by
             )
@@ -95,7 +97,10 @@ def sync_run_finish(*, run: SyncRun, started: float, counter: aws.CallCounter) -
     run.duration_ms = int((time.monotonic() - started) * 1000)
     for attempt in (1, 2):
         try:
-            run.save(update_fields=FINISH_FIELDS)
+            with transaction.atomic():
+                # Not worth a wait for the disk: a finish lost in a crash is failed by the stale-run rule.
+                without_commit_wait()
+                run.save(update_fields=FINISH_FIELDS)
             return run
         except DatabaseError:
             if attempt == 2:

@@ -91,7 +91,10 @@ def alarms_apply_page(
         else:
             run.updated += 1
         to_write.append(_alarm_row(record, account=run.account, region=run.region, known=known, now=now))
-    upsert_rows(Alarm, to_write, unique_field="arn", update_fields=UPSERT_FIELDS)
+    if to_write:  # an unchanged page costs no statement at all
+        with transaction.atomic():
+            without_commit_wait()
+            upsert_rows(Alarm, to_write, unique_field="arn", update_fields=UPSERT_FIELDS)
 
 
 def _hold_deletions(*, gone: list[str], live: int) -> bool:
@@ -147,9 +150,7 @@ def sync_alarms(*, account: AwsAccount, region: str, triggered_by: str = "manual
         seen: set[str] = set()
         for records in aws.describe_alarm_pages(cloudwatch, counter, tags):
             aws.verify_arns((r.arn for r in records), account_id=account.account_id, region=region, what="alarm")
-            with transaction.atomic():
-                without_commit_wait()
-                alarms_apply_page(run=run, records=records, existing=existing, seen=seen)
+            alarms_apply_page(run=run, records=records, existing=existing, seen=seen)
         with transaction.atomic():
             alarms_mark_deleted(run=run, existing=existing, seen=seen)
         run.status = SyncStatus.SUCCEEDED
