@@ -17,6 +17,7 @@ reverts the carried values nobody changed since.
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from django.db.models import Min
 from alarms.choices import AlarmType, AssignmentSource, SyncKind, SyncStatus
 from alarms.models import GOVERNANCE_FIELDS, Alarm, AuditEntry, AwsAccount, Service, SyncRun, Team
 from alarms.services.audit import Change, audit_record
+
+logger = logging.getLogger(__name__)
 
 LOGICAL_ID_TAG = "aws:cloudformation:logical-id"
 FOREIGN_KEYS = {"service": Service, "owner_team": Team}
@@ -189,6 +192,9 @@ def replacements_link(*, account: AwsAccount, region: str) -> ReplacementSummary
             Alarm.objects.bulk_update(news, [*GOVERNANCE_FIELDS, *SOURCES.values()])
         audit_record(actor=None, action="alarm.replaced", changes=links)
         audit_record(actor=None, action="alarm.carried", changes=carries)
+    logger.info(
+        "%s/%s: %d replaced alarms linked, %d took over governance", account.account_id, region, len(olds), len(news)
+    )
     return ReplacementSummary(linked=len(olds), carried=len(news))
 
 

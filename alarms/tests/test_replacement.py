@@ -9,7 +9,7 @@ from alarms import aws
 from alarms.models import Alarm, AuditEntry, AwsAccount, Service, Team
 from alarms.services.governance import alarm_update_governance
 from alarms.services.refresh import catalog_refresh
-from alarms.services.replacement import replacement_unlink
+from alarms.services.replacement import replacement_candidates, replacement_unlink
 from alarms.tests.local_estate import ACCOUNTS, REGIONS, member, register_accounts
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +198,43 @@ def test_unlink_needs_the_csrf_token(replaced, editor):
 
     assert browser.post(f"/alarms/{alarm(OLD).pk}/unlink-replacement/").status_code == 403
     assert alarm(OLD).replaced_by == alarm(NEW)
+
+
+def row(pk: int, **fields) -> dict:
+    """An alarm as the matcher reads it (plain values, as from the catalog)."""
+    values = {
+        "pk": pk,
+        "arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:a{pk}",
+        "alarm_type": "metric",
+        "stack_name": "",
+        "tags": {},
+        "namespace": "AWS/Lambda",
+        "metric_name": "Errors",
+        "dimensions": {"FunctionName": "checkout"},
+        "comparison_operator": "GreaterThanThreshold",
+        "metrics": [],
+        "alarm_rule": "",
+    }
+    return values | fields
+
+
+def pairs(gone: list[dict], new: list[dict]) -> list[tuple[int, int]]:
+    return [(old["pk"], successor["pk"]) for old, successor in replacement_candidates(gone, new)]
+
+
+def test_composite_alarms_match_by_their_rule():
+    rule = 'ALARM("checkout-5xx") OR ALARM("checkout-latency")'
+    composite = {"alarm_type": "composite", "namespace": "", "metric_name": "", "dimensions": {}, "alarm_rule": rule}
+
+    changed = composite | {"alarm_rule": 'ALARM("checkout-5xx")'}
+
+    assert pairs([row(1, **composite)], [row(2, **composite), row(3, **changed)]) == [(1, 2)]
+
+
+def test_the_logical_id_wins_over_a_definition_two_alarms_share():
+    in_stack = {"stack_name": "checkout-prod", "tags": {"aws:cloudformation:logical-id": "ErrorsAlarm"}}
+    other = {"stack_name": "checkout-prod", "tags": {"aws:cloudformation:logical-id": "ErrorsWarning"}}
+
+    assert pairs([row(1, **in_stack)], [row(2, **other), row(3, **in_stack)]) == [(1, 3)]
+    assert pairs([row(1)], [row(2, **other), row(3, **in_stack)]) == []  # by definition: two candidates
+    assert pairs([row(1), row(4)], [row(3)]) == []  # two old alarms for one new: ambiguous the other way
