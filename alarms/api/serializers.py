@@ -91,6 +91,7 @@ class AlarmSerializer(RowSerializer):
             "actions_suppressor",
             "actions_suppressor_wait_period",
             "actions_suppressor_extension_period",
+            "extra_settings",
             "actions_enabled",
             "alarm_actions",
             "ok_actions",

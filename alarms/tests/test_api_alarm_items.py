@@ -65,6 +65,7 @@ def every_kind_of_alarm():
         extended_statistic="p99",
         unit="Milliseconds",
         evaluate_low_sample_count_percentile="ignore",
+        extra_settings={"EvaluationInterval": 60},
         threshold=-273.15,
         account=other_account,
         region="us-east-1",
@@ -181,6 +182,7 @@ def test_items_carry_the_whole_definition_and_the_replacement_links(viewer, ever
         "Milliseconds",
     )
     assert percentile["evaluate_low_sample_count_percentile"] == "ignore"
+    assert percentile["extra_settings"] == {"EvaluationInterval": 60}
     assert (percentile["owner_team"], percentile["account_id"], percentile["replacement_dismissed"]) == (
         None,
         "222222222222",
