@@ -20,6 +20,7 @@ LOCAL_AND_SERVER_VARIABLES = (
     "CELERY_BROKER_URL",
     "REDIS_URL",
     "OKAMI_PROCESS_ROLE",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests for their own process
 )
 SERVERS = {
     "DATABASE_URL": "postgres://okami:password@db.example.com:5432/okami",
