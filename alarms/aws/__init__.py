@@ -8,11 +8,11 @@ long sync of a busy account slows down instead of failing.
 - ``session``: how to reach an (account, region): cached sessions and clients, and whose account
   the credentials really act in (STS GetCallerIdentity);
 - ``paging``: cursors, call counting, throttling backoff, the errors (each with a summary safe to show);
-- ``alarms``: DescribeAlarms and alarm tags as ``AlarmRecord``;
+- ``alarms``: DescribeAlarms and alarm tags as ``ListedAlarm`` (ARN and digest) and ``AlarmRecord``;
 - ``inventory``: the resources alarms watch as ``ResourceRecord``.
 """
 
-from alarms.aws.alarms import STACK_TAG, AlarmRecord, alarm_tags, describe_alarm_pages
+from alarms.aws.alarms import STACK_TAG, AlarmRecord, ListedAlarm, alarm_tags, describe_alarm_pages
 from alarms.aws.inventory import ResourceRecord, inventory
 from alarms.aws.paging import (
     AwsError,
@@ -43,6 +43,7 @@ __all__ = [
     "AwsThrottled",
     "CallCounter",
     "ForeignArn",
+    "ListedAlarm",
     "ResourceRecord",
     "RoleAssumeFailed",
     "WrongAccount",

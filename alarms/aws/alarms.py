@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 
 from alarms.aws.paging import CallCounter, pages
 
@@ -71,18 +70,35 @@ class AlarmRecord:
     def stack_name(self) -> str:
         return self.tags.get(STACK_TAG, "")
 
-    @cached_property
-    def digest(self) -> str:
-        """A stable digest of everything AWS says about the alarm; equal digests mean nothing changed."""
-        values = [getattr(self, name) for name in self.__dataclass_fields__]
-        payload = json.dumps(values, sort_keys=True, default=_json_default, separators=(",", ":"))
-        return hashlib.sha256(payload.encode()).hexdigest()
-
 
 def _json_default(value):
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+_DIGEST_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+@dataclass(frozen=True)
+class ListedAlarm:
+    """An alarm as DescribeAlarms lists it: its ARN and a digest of everything AWS says about it and its
+    tags. A resync compares the digest with the catalog's and builds the record (``record()``) only for
+    new and changed alarms: most alarms of a resync are unchanged."""
+
+    arn: str
+    digest: str
+    raw: dict = field(repr=False)
+    tags: dict[str, str] = field(repr=False)
+    composite: bool = False
+
+    @classmethod
+    def of(cls, raw: dict, tags: dict[str, str], *, composite: bool) -> ListedAlarm:
+        payload = _DIGEST_ENCODER.encode([composite, raw, tags])
+        return cls(raw["AlarmArn"], hashlib.sha256(payload.encode()).hexdigest(), raw, tags, composite)
+
+    def record(self) -> AlarmRecord:
+        return (_composite_record if self.composite else _metric_record)(self.raw, self.tags)
 
 
 def _common(raw: dict, tags: dict[str, str]) -> dict:
@@ -163,22 +179,23 @@ def _plain(value):
 
 def describe_alarm_pages(
     cloudwatch, counter: CallCounter, tags_by_arn: dict[str, dict[str, str]]
-) -> Iterator[list[AlarmRecord]]:
+) -> Iterator[list[ListedAlarm]]:
     """Every metric and composite alarm of the client's (account, region), a page (≤100) at a time,
     each with its tags from ``tags_by_arn`` (see alarm_tags)."""
     alarm_pages = pages(
         cloudwatch.describe_alarms,
         "NextToken",
         counter,
+        prefetch=True,  # the next page travels while the sync writes this one
         AlarmTypes=["MetricAlarm", "CompositeAlarm"],
         MaxRecords=ALARM_PAGE_SIZE,
     )
     for page in alarm_pages:
-        records = [_metric_record(raw, tags_by_arn.get(raw["AlarmArn"], {})) for raw in page.get("MetricAlarms", [])]
-        records += [
-            _composite_record(raw, tags_by_arn.get(raw["AlarmArn"], {})) for raw in page.get("CompositeAlarms", [])
+        yield [
+            ListedAlarm.of(raw, tags_by_arn.get(raw["AlarmArn"], {}), composite=composite)
+            for key, composite in (("MetricAlarms", False), ("CompositeAlarms", True))
+            for raw in page.get(key, [])
         ]
-        yield records
 
 
 def alarm_tags(tagging, counter: CallCounter) -> dict[str, dict[str, str]]:

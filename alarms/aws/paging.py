@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -116,26 +117,40 @@ def call_with_backoff(call: Callable[[], dict], *, sleep: Callable[[float], None
     raise AssertionError("unreachable")
 
 
-def pages(call: Callable[..., dict], token_name: str, counter: CallCounter, **params) -> Iterator[dict]:
-    """Follow a NextToken-style cursor. ``token_name`` is the request/response key of the cursor."""
-    token = None
-    while True:
-        request = {**params, **({token_name: token} if token else {})}
-        page = call_with_backoff(partial(call, **request))
-        counter.add()
-        yield page
-        token = page.get(token_name)
-        if not token:
-            return
+def pages(
+    call: Callable[..., dict], token_name: str, counter: CallCounter, *, prefetch: bool = False, **params
+) -> Iterator[dict]:
+    """Follow a NextToken-style cursor. ``token_name`` is the request/response key of the cursor.
+
+    With ``prefetch`` the next page is asked for while the caller works on the current one, so that the
+    caller's database writes overlap AWS's answer (boto3 clients are thread-safe)."""
+    return _follow(call, counter, params, request_key=token_name, response_key=token_name, prefetch=prefetch)
 
 
 def pages_marker(call, counter: CallCounter, **params) -> Iterator[dict]:
     """Lambda answers with NextMarker but is asked with Marker."""
-    marker = None
-    while True:
-        page = call_with_backoff(partial(call, **params, **({"Marker": marker} if marker else {})))
-        counter.add()
-        yield page
-        marker = page.get("NextMarker")
-        if not marker:
-            return
+    return _follow(call, counter, params, request_key="Marker", response_key="NextMarker")
+
+
+def _follow(call, counter: CallCounter, params: dict, *, request_key: str, response_key: str, prefetch=False):
+    def fetch(token: str | None) -> dict:
+        return call_with_backoff(partial(call, **params, **({request_key: token} if token else {})))
+
+    if not prefetch:
+        token = None
+        while True:
+            page = fetch(token)
+            counter.add()
+            yield page
+            token = page.get(response_key)
+            if not token:
+                return
+    # One page ahead at most: the order of requests, and of errors, stays that of the pages.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aws-pages") as pool:
+        ahead = pool.submit(fetch, None)
+        while ahead is not None:
+            page = ahead.result()
+            counter.add()
+            token = page.get(response_key)
+            ahead = pool.submit(fetch, token) if token else None
+            yield page

@@ -1,8 +1,8 @@
 """Alarm sync: one (account, region) at a time, incremental and idempotent.
 
-Per page of DescribeAlarms the records are compared with the catalog by digest; only new or changed
-alarms are written, in one upsert statement per page. Alarms missing from AWS get ``deleted_at`` (their
-history stays) and come back if they reappear. The SyncRun row is both the report and the lock.
+Per page of DescribeAlarms the alarms are compared with the catalog by digest; only new or changed
+alarms are mapped to records and written, in one upsert statement per page. Alarms missing from AWS get
+``deleted_at`` (their history stays) and come back if they reappear. The SyncRun row is both the report and the lock.
 
 A sync cannot harm the catalog by listing the wrong place: the credentials must act in the account
 synced (STS GetCallerIdentity) and every alarm ARN must name the key's account and region, else the run
@@ -46,10 +46,11 @@ class ExistingAlarm:
 
 
 def _alarm_row(
-    record: aws.AlarmRecord, *, account: AwsAccount, region: str, known: ExistingAlarm | None, now: datetime
+    listed: aws.ListedAlarm, *, account: AwsAccount, region: str, known: ExistingAlarm | None, now: datetime
 ) -> dict:
     """The catalog row of an AWS alarm, by column; governance columns are left to their defaults on insert
     and never updated."""
+    record = listed.record()
     # Muted since the first sync that saw the actions disabled; cleared when they are enabled again.
     muted_since = None if record.actions_enabled else (known and known.actions_disabled_since) or now
     row = {name: getattr(record, name) for name in RECORD_FIELDS}
@@ -58,7 +59,7 @@ def _alarm_row(
         region=region,
         actions_disabled_since=muted_since,
         stack_name=record.stack_name,
-        aws_hash=record.digest,
+        aws_hash=listed.digest,
         first_seen_at=now,
         deleted_at=None,
     )
@@ -73,24 +74,24 @@ def _existing_alarms(account: AwsAccount, region: str) -> dict[str, ExistingAlar
 
 
 def alarms_apply_page(
-    *, run: SyncRun, records: list[aws.AlarmRecord], existing: dict[str, ExistingAlarm], seen: set[str]
+    *, run: SyncRun, listed: list[aws.ListedAlarm], existing: dict[str, ExistingAlarm], seen: set[str]
 ) -> None:
     """Upsert the new and changed alarms of one page in one statement; count the rest as unchanged."""
     to_write: list[dict] = []
     now = timezone.now()
-    for record in records:
-        if record.arn in seen:  # AWS may repeat an item across pages while alarms change under it
+    for alarm in listed:
+        if alarm.arn in seen:  # AWS may repeat an item across pages while alarms change under it
             continue
-        seen.add(record.arn)
-        known = existing.get(record.arn)
+        seen.add(alarm.arn)
+        known = existing.get(alarm.arn)
         if known is None:
             run.created += 1
-        elif known.digest == record.digest and not known.deleted:
+        elif known.digest == alarm.digest and not known.deleted:
             run.unchanged += 1
             continue
         else:
             run.updated += 1
-        to_write.append(_alarm_row(record, account=run.account, region=run.region, known=known, now=now))
+        to_write.append(_alarm_row(alarm, account=run.account, region=run.region, known=known, now=now))
     if to_write:  # an unchanged page costs no statement at all
         with transaction.atomic():
             without_commit_wait()
@@ -148,9 +149,9 @@ def sync_alarms(*, account: AwsAccount, region: str, triggered_by: str = "manual
         cloudwatch = aws.client("cloudwatch", access=access, region=region)
         existing = _existing_alarms(account, region)
         seen: set[str] = set()
-        for records in aws.describe_alarm_pages(cloudwatch, counter, tags):
-            aws.verify_arns((r.arn for r in records), account_id=account.account_id, region=region, what="alarm")
-            alarms_apply_page(run=run, records=records, existing=existing, seen=seen)
+        for listed in aws.describe_alarm_pages(cloudwatch, counter, tags):
+            aws.verify_arns((a.arn for a in listed), account_id=account.account_id, region=region, what="alarm")
+            alarms_apply_page(run=run, listed=listed, existing=existing, seen=seen)
         with transaction.atomic():
             alarms_mark_deleted(run=run, existing=existing, seen=seen)
         run.status = SyncStatus.SUCCEEDED
