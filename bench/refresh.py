@@ -12,6 +12,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
+from functools import partial
 
 import boto3
 from django.core.cache import cache
@@ -29,6 +30,7 @@ from bench.sync import plant_alarms
 from portal.localaws import LocalAws, free_port, local_aws_environ, role_arn
 
 EXTERNAL_ID = "bench"
+JOBS = (1, 4)  # keys at a time: sync_aws --jobs 1, and its default
 
 
 class _ServerProcess:
@@ -140,9 +142,9 @@ def empty_catalog() -> None:
 # --- Subject and reference ------------------------------------------------------------------------------
 
 
-def refresh_everything() -> None:
-    """What a user gets from `manage.py sync_aws` (and beat from its fan-out): every key refreshed."""
-    call_command("sync_aws", stdout=io.StringIO(), stderr=io.StringIO())
+def refresh_everything(jobs: int = 1) -> None:
+    """What a user gets from `manage.py sync_aws`: every key refreshed, ``jobs`` keys at a time."""
+    call_command("sync_aws", jobs=jobs, stdout=io.StringIO(), stderr=io.StringIO())
 
 
 class BareBoto3:
@@ -178,22 +180,22 @@ class BareBoto3:
                     )
                 }
 
-    def __call__(self) -> int:
-        items = 0
-        for (_, region), c in self.clients.items():
-            items += self.inventory(c, region)
-            for page in (
-                c["resourcegroupstaggingapi"]
-                .get_paginator("get_resources")
-                .paginate(ResourceTypeFilters=["cloudwatch:alarm"], ResourcesPerPage=100)
-            ):
-                items += len(page["ResourceTagMappingList"])
-            for page in (
-                c["cloudwatch"]
-                .get_paginator("describe_alarms")
-                .paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"], MaxRecords=100)
-            ):
-                items += len(page["MetricAlarms"]) + len(page["CompositeAlarms"])
+    def __call__(self, jobs: int = 1) -> int:
+        """Every key's calls, ``jobs`` keys at a time as the subject does."""
+        keys = [(c, region) for (_, region), c in self.clients.items()]
+        if jobs <= 1:
+            return sum(self.key(c, region) for c, region in keys)
+        with ThreadPoolExecutor(jobs) as pool:
+            return sum(pool.map(lambda key: self.key(*key), keys))
+
+    def key(self, c: dict, region: str) -> int:
+        items = self.inventory(c, region)
+        tagging = c["resourcegroupstaggingapi"].get_paginator("get_resources")
+        for page in tagging.paginate(ResourceTypeFilters=["cloudwatch:alarm"], ResourcesPerPage=100):
+            items += len(page["ResourceTagMappingList"])
+        describe = c["cloudwatch"].get_paginator("describe_alarms")
+        for page in describe.paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"], MaxRecords=100):
+            items += len(page["MetricAlarms"]) + len(page["CompositeAlarms"])
         return items
 
     @staticmethod
@@ -245,30 +247,34 @@ def bench_refresh(total: int) -> None:
             reference = BareBoto3(ACCOUNTS)
             reference()  # warm up: connections
             refresh_everything()
-            full, full_reference = interleaved(refresh_everything, reference, setup=empty_catalog)
-            assigned = Alarm.objects.filter(service__isnull=False).count()
-            with CaptureQueriesContext(connection) as queries:
-                noop, noop_reference = interleaved(refresh_everything, reference)
-            writes = write_statements(queries)
             keys = len(ACCOUNTS) * len(REGIONS)
-            last = list(SyncRun.objects.order_by("-id")[: 2 * keys])
-        print(f"reference: bare boto3 making the same AWS calls for {keys} keys, median of {REPEATS}")
-        print(
-            f"full refresh into an empty catalog ({Alarm.objects.count()} alarms, {assigned} assigned by rules): "
-            f"{full:.2f}s vs {full_reference:.2f}s  ratio {full / full_reference:.2f}  (target <= 1.3)"
-        )
-        print(
-            f"no-op refresh: {noop:.2f}s vs {noop_reference:.2f}s  ratio {noop / noop_reference:.2f}  (target <= 1.1)"
-        )
-        counted = sum(run.created + run.updated + run.deleted for run in last)
-        print(
-            f"  rows written by the no-op refreshes: {len(writes)} statements besides SyncRun rows, "
-            f"{counted} rows counted by the runs (target 0)"
-        )
-        for sql in writes[:5]:
-            print(f"    {sql}")
+            print(f"reference: bare boto3 making the same AWS calls for {keys} keys, median of {REPEATS}")
+            for jobs in JOBS:
+                bench_refresh_jobs(reference, jobs, keys)
     finally:
         local.stop()
+
+
+def bench_refresh_jobs(reference: BareBoto3, jobs: int, keys: int) -> None:
+    subject, bare = partial(refresh_everything, jobs), partial(reference, jobs)
+    full, full_reference = interleaved(subject, bare, setup=empty_catalog)
+    assigned = Alarm.objects.filter(service__isnull=False).count()
+    with CaptureQueriesContext(connection) as queries:
+        noop, noop_reference = interleaved(subject, bare)
+    writes = write_statements(queries)
+    counted = sum(run.created + run.updated + run.deleted for run in SyncRun.objects.order_by("-id")[: 2 * keys])
+    print(f"{jobs} key(s) at a time (sync_aws --jobs {jobs}; the reference likewise):")
+    print(
+        f"  full refresh into an empty catalog ({Alarm.objects.count()} alarms, {assigned} assigned by rules): "
+        f"{full:.2f}s vs {full_reference:.2f}s  ratio {full / full_reference:.2f}  (target <= 1.3)"
+    )
+    print(f"  no-op refresh: {noop:.2f}s vs {noop_reference:.2f}s  ratio {noop / noop_reference:.2f}  (target <= 1.1)")
+    print(
+        f"  rows written by the no-op refreshes: {len(writes)} statements besides SyncRun rows, "
+        f"{counted} rows counted by the runs (target 0)"
+    )
+    for sql in writes[:5]:
+        print(f"    {sql}")
 
 
 # --- At scale: two Celery workers -----------------------------------------------------------------------

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.db import connections
 from django.db.models import Count, Max
 
 from alarms.choices import SyncStatus
@@ -104,3 +107,23 @@ def catalog_refresh(*, account: AwsAccount, region: str, triggered_by: str = "ma
     reassigned = rules_apply(account=account, region=region)
     _remember(account, region, resources, alarms, ownership_inputs_fingerprint())
     return RefreshResult(resources, alarms, links, reassigned)
+
+
+def catalog_refresh_all(
+    *, targets: list[tuple[AwsAccount, str]], triggered_by: str, jobs: int = 1
+) -> Iterator[RefreshResult]:
+    """Refresh many keys, ``jobs`` at a time, results in the order of ``targets``. Keys are independent:
+    while one waits for AWS another writes to the database, as the Celery workers' tasks do."""
+    if jobs <= 1 or len(targets) <= 1:
+        for account, region in targets:
+            yield catalog_refresh(account=account, region=region, triggered_by=triggered_by)
+        return
+
+    def refresh(target: tuple[AwsAccount, str]) -> RefreshResult:
+        try:
+            return catalog_refresh(account=target[0], region=target[1], triggered_by=triggered_by)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="refresh") as pool:
+        yield from pool.map(refresh, targets)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from alarms.services.refresh import catalog_refresh
+from alarms.services.refresh import catalog_refresh_all
 from alarms.services.sync import sync_targets
 
 
@@ -10,8 +10,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--account", help="Only this AWS account id.")
         parser.add_argument("--region", help="Only this region.")
+        parser.add_argument("--jobs", type=int, default=4, help="Keys refreshed at a time (default 4).")
 
-    def handle(self, *args, account=None, region=None, **options):
+    def handle(self, *args, account=None, region=None, jobs=4, **options):
         targets = sync_targets(account_id=account, region=region)
         if not targets:
             raise CommandError("Nothing to sync: no enabled account matches (see aws_account_add).")
@@ -19,8 +20,8 @@ class Command(BaseCommand):
         header += f"{'same':>8}{'deleted':>8}{'calls':>7}{'ms':>8}"
         self.stdout.write(header)
         failed = 0
-        for target_account, target_region in targets:
-            result = catalog_refresh(account=target_account, region=target_region, triggered_by="command")
+        results = catalog_refresh_all(targets=targets, triggered_by="command", jobs=jobs)
+        for (target_account, target_region), result in zip(targets, results, strict=True):
             failed += result.failed
             for run in (result.resources, result.alarms):
                 if run is None:
