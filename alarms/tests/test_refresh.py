@@ -106,3 +106,18 @@ def test_an_alarm_sync_run_outside_a_refresh_is_linked_by_the_next_refresh(key):
     assert again.alarms.created == 0
     assert not again.skipped
     assert Alarm.objects.get(name="checkout-pay-Errors").service.slug == "checkout"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sync_command_refreshes_several_keys_at_a_time(local_aws, capsys):
+    for account_id in ACCOUNTS:
+        for region in REGIONS:
+            put_alarm(account_id, region, "orders-placeOrder-Errors", tags={"service": "orders"})
+    register_accounts()
+
+    call_command("sync_aws", jobs=4)
+
+    runs = [line.split()[:3] for line in capsys.readouterr().out.splitlines()[1:]]
+    lines = [run for run in runs if run[2:] == ["alarms"]]
+    assert lines == [[a, r, "alarms"] for a in ACCOUNTS for r in REGIONS]  # in the order of the keys
+    assert Alarm.objects.filter(deleted_at__isnull=True).count() == 4
