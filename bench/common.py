@@ -6,6 +6,8 @@ import statistics
 import time
 
 from alarms.models import Alarm, AwsAccount, Resource, SyncRun
+from alarms.services.accounts import aws_account_register
+from portal.localaws import role_arn
 
 ACCOUNTS = ("111111111111", "222222222222")
 REGIONS = ("eu-west-1", "us-east-1")
@@ -21,6 +23,18 @@ def reset_catalog() -> None:
     Alarm.objects.all().delete()
     Resource.objects.all().delete()
     AwsAccount.objects.all().delete()
+
+
+def register_accounts(accounts=ACCOUNTS) -> None:
+    """The bench accounts, each reached through its role in the local AWS."""
+    for account_id in accounts:
+        aws_account_register(
+            account_id=account_id,
+            name=f"bench-{account_id}",
+            regions=list(REGIONS),
+            role_arn=role_arn(account_id),
+            external_id="bench",
+        )
 
 
 def interleaved(subject, reference, repeats: int = REPEATS, setup=None) -> tuple[float, float]:

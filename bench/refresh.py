@@ -24,9 +24,8 @@ from alarms import aws
 from alarms.aws.inventory import TAGGING_API_KINDS
 from alarms.choices import RuleMatch, SyncKind, SyncStatus
 from alarms.models import Alarm, AuditEntry, MappingRule, Resource, Service, SyncRun, Team
-from alarms.services.accounts import aws_account_register
-from bench.common import ACCOUNTS, REGIONS, REPEATS, interleaved, reset_catalog
-from bench.sync import plant_alarms
+from bench.common import ACCOUNTS, REGIONS, REPEATS, interleaved, register_accounts, reset_catalog
+from bench.sync import plant_alarms, put_bench_alarms
 from portal.localaws import LocalAws, free_port, local_aws_environ, role_arn
 
 EXTERNAL_ID = "bench"
@@ -96,17 +95,6 @@ def plant_resources(account_id: str, region: str) -> None:
     )
     make("apigateway").create_rest_api(name="orders-api")
     make("apigatewayv2").create_api(Name="orders-http", ProtocolType="HTTP")
-
-
-def register(accounts) -> None:
-    for account_id in accounts:
-        aws_account_register(
-            account_id=account_id,
-            name=f"bench-{account_id}",
-            regions=list(REGIONS),
-            role_arn=role_arn(account_id),
-            external_id=EXTERNAL_ID,
-        )
 
 
 def ownership() -> None:
@@ -242,7 +230,7 @@ def bench_refresh(total: int) -> None:
                     plant_resources(account_id, region)
             print(f"planted {total} alarms and their resources in local AWS in {time.perf_counter() - started:.1f}s")
             reset_catalog()
-            register(ACCOUNTS)
+            register_accounts()
             ownership()
             reference = BareBoto3(ACCOUNTS)
             reference()  # warm up: connections
@@ -285,27 +273,8 @@ def scale_accounts(count: int) -> list[str]:
 
 
 def plant_scale(accounts: list[str], per_key: int) -> None:
-    def plant(key):
-        account_id, region = key
-        cloudwatch = aws.client(
-            "cloudwatch", access=aws.AccountAccess(account_id, role_arn(account_id), EXTERNAL_ID), region=region
-        )
-        for i in range(per_key):
-            cloudwatch.put_metric_alarm(
-                AlarmName=f"svc-{i % 12}-fn-{i}-Errors",
-                Namespace="AWS/Lambda",
-                MetricName="Errors",
-                Dimensions=[{"Name": "FunctionName", "Value": f"svc-{i % 12}-fn-{i}"}],
-                Statistic="Sum",
-                Period=60,
-                EvaluationPeriods=3,
-                Threshold=1.0,
-                ComparisonOperator="GreaterThanOrEqualToThreshold",
-                Tags=[{"Key": "service", "Value": f"svc-{i % 12}"}] if i % 10 < 7 else [],
-            )
-
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(plant, [(a, r) for a in accounts for r in REGIONS]))
+        list(pool.map(lambda key: put_bench_alarms(*key, per_key), [(a, r) for a in accounts for r in REGIONS]))
 
 
 def start_workers(count: int, environ: dict) -> list[subprocess.Popen]:
@@ -381,7 +350,7 @@ def bench_refresh_scale(account_count: int, total: int) -> None:
             plant_scale(accounts, total // keys)
             print(f"planted {total} alarms in {keys} keys in {time.perf_counter() - started:.1f}s")
             reset_catalog()
-            register(accounts)
+            register_accounts(accounts)
             ownership()
             cache.clear()
             celery_app.control.purge()

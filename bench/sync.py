@@ -9,9 +9,8 @@ from django.test.utils import CaptureQueriesContext
 
 from alarms import aws
 from alarms.models import Alarm, SyncRun
-from alarms.services.accounts import aws_account_register
 from alarms.services.sync import sync_alarms, sync_targets
-from bench.common import ACCOUNTS, REGIONS, REPEATS, interleaved, reset_catalog
+from bench.common import ACCOUNTS, REGIONS, REPEATS, interleaved, register_accounts, reset_catalog
 from portal.localaws import local_aws_environ, role_arn, start_local_aws
 
 # --- Sync ---------------------------------------------------------------------------------------------
@@ -20,26 +19,31 @@ from portal.localaws import local_aws_environ, role_arn, start_local_aws
 def plant_alarms(total: int) -> None:
     per_key = total // (len(ACCOUNTS) * len(REGIONS))
     for account_id in ACCOUNTS:
-        access = aws.AccountAccess(account_id, role_arn(account_id), "bench")
         for region in REGIONS:
-            cloudwatch = aws.client("cloudwatch", access=access, region=region)
-            for i in range(per_key):
-                tags = [{"Key": "service", "Value": f"svc-{i % 12}"}, {"Key": "team", "Value": f"team-{i % 4}"}]
-                cloudwatch.put_metric_alarm(
-                    AlarmName=f"svc-{i % 12}-fn-{i}-Errors",
-                    Namespace="AWS/Lambda",
-                    MetricName="Errors",
-                    Dimensions=[{"Name": "FunctionName", "Value": f"svc-{i % 12}-fn-{i}"}],
-                    Statistic="Sum",
-                    Period=60,
-                    EvaluationPeriods=3,
-                    DatapointsToAlarm=2,
-                    Threshold=1.0,
-                    ComparisonOperator="GreaterThanOrEqualToThreshold",
-                    TreatMissingData="notBreaching",
-                    AlarmActions=[f"arn:aws:sns:{region}:{account_id}:alerts"],
-                    Tags=tags if i % 10 < 7 else [],
-                )
+            put_bench_alarms(account_id, region, per_key)
+
+
+def put_bench_alarms(account_id: str, region: str, count: int) -> None:
+    """``count`` Lambda error alarms in one key, reached through its role; 70% tagged with service and team."""
+    access = aws.AccountAccess(account_id, role_arn(account_id), "bench")
+    cloudwatch = aws.client("cloudwatch", access=access, region=region)
+    for i in range(count):
+        tags = [{"Key": "service", "Value": f"svc-{i % 12}"}, {"Key": "team", "Value": f"team-{i % 4}"}]
+        cloudwatch.put_metric_alarm(
+            AlarmName=f"svc-{i % 12}-fn-{i}-Errors",
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Dimensions=[{"Name": "FunctionName", "Value": f"svc-{i % 12}-fn-{i}"}],
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=3,
+            DatapointsToAlarm=2,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+            AlarmActions=[f"arn:aws:sns:{region}:{account_id}:alerts"],
+            Tags=tags if i % 10 < 7 else [],
+        )
 
 
 def bare_boto3_paging() -> int:
@@ -78,14 +82,7 @@ def bench_sync(total: int) -> None:
             plant_alarms(total)
             print(f"planted {total} alarms in local AWS in {time.perf_counter() - started:.1f}s")
             reset_catalog()
-            for account_id in ACCOUNTS:
-                aws_account_register(
-                    account_id=account_id,
-                    name=f"bench-{account_id[:3]}",
-                    regions=list(REGIONS),
-                    role_arn=role_arn(account_id),
-                    external_id="bench",
-                )
+            register_accounts()
             bare_boto3_paging()  # warm up: role sessions, connections
             full, full_reference = interleaved(full_sync, bare_boto3_paging, setup=empty_catalog)
             created = Alarm.objects.count()
