@@ -9,9 +9,19 @@ from alarms.services.audit import Change, audit_record
 
 
 def aws_account_register(
-    *, account_id: str, name: str, regions: list[str], role_arn: str = "", external_id: str = "", actor=None
+    *,
+    account_id: str,
+    name: str,
+    regions: list[str],
+    role_arn: str = "",
+    external_id: str = "",
+    write_role_arn: str | None = None,
+    write_external_id: str = "",
+    actor=None,
 ) -> AwsAccount:
-    """Create the account, or update it if the id is known. Validates the id, regions and role ARN."""
+    """Create the account, or update it if the id is known. Validates the id, regions and role ARNs.
+
+    The write role (for applying review decisions) is left as it is when ``write_role_arn`` is None."""
     with transaction.atomic():
         account = AwsAccount.objects.select_for_update().filter(account_id=account_id).first()
         before = _snapshot(account) if account else {}
@@ -20,6 +30,9 @@ def aws_account_register(
         account.regions = sorted(set(regions))
         account.role_arn = role_arn
         account.external_id = external_id
+        if write_role_arn is not None:
+            account.write_role_arn = write_role_arn
+            account.write_external_id = write_external_id
         account.full_clean()
         account.save()
         audit_record(
@@ -39,5 +52,7 @@ def _snapshot(account: AwsAccount) -> dict:
         "regions": list(account.regions),
         "role_arn": account.role_arn,
         "external_id_set": bool(account.external_id),
+        "write_role_arn": account.write_role_arn,
+        "write_external_id_set": bool(account.write_external_id),
         "enabled": account.enabled,
     }

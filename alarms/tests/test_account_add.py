@@ -67,7 +67,9 @@ def test_write_role_with_its_external_id_from_standard_input(monkeypatch):
     assert "write role" in output
     assert "s3cret" not in output
     trail = list(AuditEntry.objects.order_by("id").values_list("action", "before", "after"))
-    assert [action for action, _, _ in trail] == ["aws_account.register", "aws_account.write_role"]
+    assert [action for action, _, _ in trail] == ["aws_account.register"]
+    assert trail[0][2]["write_role_arn"] == "arn:aws:iam::111111111111:role/OkamiWrite"
+    assert trail[0][2]["write_external_id_set"] is True
     assert "s3cret" not in str(trail)
 
 

@@ -11,11 +11,8 @@ import sys
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from alarms.models import AwsAccount
 from alarms.services.accounts import aws_account_register
-from alarms.services.audit import Change, audit_record
 
 FROM_STDIN = "-"
 
@@ -58,18 +55,19 @@ class Command(BaseCommand):
             raise CommandError("--write-external-id belongs to a write role: give --write-role-arn too.")
         stdin = options.get("stdin", sys.stdin)
         external_id = _secret(options["external_id"], "OKAMI_EXTERNAL_ID", stdin)
+        write_external_id = ""
+        if write_role_arn is not None:
+            write_external_id = _secret(options["write_external_id"], "OKAMI_WRITE_EXTERNAL_ID", stdin)
         try:
-            with transaction.atomic():
-                account = aws_account_register(
-                    account_id=options["account_id"],
-                    name=options["name"],
-                    regions=regions,
-                    role_arn=options["role_arn"],
-                    external_id=external_id,
-                )
-                if write_role_arn is not None:
-                    write_external_id = _secret(options["write_external_id"], "OKAMI_WRITE_EXTERNAL_ID", stdin)
-                    _set_write_role(account, write_role_arn, write_external_id)
+            account = aws_account_register(
+                account_id=options["account_id"],
+                name=options["name"],
+                regions=regions,
+                role_arn=options["role_arn"],
+                external_id=external_id,
+                write_role_arn=write_role_arn,
+                write_external_id=write_external_id,
+            )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
         roles = "read role" + (" and write role" if account.write_role_arn else "")
@@ -86,18 +84,3 @@ def _secret(option: str | None, variable: str, stdin) -> str:
     if not value:
         raise CommandError("An external id was to be read from standard input, which had none.")
     return value
-
-
-def _set_write_role(account: AwsAccount, role_arn: str, external_id: str) -> None:
-    """The write role of an account just registered, validated by the model and audited without the secret."""
-    before = {"write_role_arn": account.write_role_arn, "write_external_id_set": bool(account.write_external_id)}
-    account.write_role_arn = role_arn
-    account.write_external_id = external_id
-    account.full_clean()
-    account.save(update_fields=["write_role_arn", "write_external_id"])
-    after = {"write_role_arn": role_arn, "write_external_id_set": bool(external_id)}
-    audit_record(
-        actor=None,
-        action="aws_account.write_role",
-        changes=[Change(alarm_id=None, target=f"aws-account:{account.account_id}", before=before, after=after)],
-    )
