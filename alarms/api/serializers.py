@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from alarms.api.rows import RowSerializer
 from alarms.choices import SignalKind, Tier
-from alarms.models import GOVERNANCE_FIELDS, Alarm, AwsAccount, MappingRule, Resource, Service, SyncRun, Team
+from alarms.models import GOVERNANCE_FIELDS, Alarm, AwsAccount, MappingRule, Resource, RuleRun, Service, SyncRun, Team
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -311,3 +311,22 @@ class CoverageSerializer(serializers.Serializer):
 
     def get_uncovered_services(self, obj) -> list[str]:
         return [service.slug for service in obj.uncovered_services]
+
+
+class RuleRunSerializer(serializers.ModelSerializer):
+    """Rules applied, or a rule previewed, by a worker (large catalogs); poll it until ``status`` is final."""
+
+    class Meta:
+        model = RuleRun
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "created_at",
+            "finished_at",
+            "matches",
+            "reassigned",
+            "reassignments",
+            "error",
+        ]
+        read_only_fields = fields

@@ -11,6 +11,7 @@ def register(router) -> None:
     router.register("sync-runs", views.SyncRunViewSet, basename="sync-run")
     router.register("resources", views.ResourceViewSet, basename="resource")
     router.register("mapping-rules", views.MappingRuleViewSet, basename="mapping-rule")
+    router.register("rule-runs", views.RuleRunViewSet, basename="rule-run")
 
 
 urlpatterns = [path("coverage/", views.CoverageView.as_view(), name="coverage")]

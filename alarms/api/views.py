@@ -17,18 +17,20 @@ from alarms.api.serializers import (
     MappingRuleSerializer,
     ResourceSerializer,
     RulePreviewSerializer,
+    RuleRunSerializer,
     ServiceSerializer,
     SyncRunSerializer,
     TeamSerializer,
 )
 from alarms.filtersets import AlarmFilterSet, ResourceFilterSet, ServiceFilterSet, SyncRunFilterSet
-from alarms.models import AwsAccount, MappingRule, Service, Team
+from alarms.models import AwsAccount, MappingRule, RuleRun, Service, Team
 from alarms.permissions import CanEditGovernance
 from alarms.selectors.coverage import coverage_estate
 from alarms.services.accounts import aws_account_register
 from alarms.services.bulk import alarms_bulk_assign
 from alarms.services.governance import alarm_update_governance
 from alarms.services.mapping import mapping_rule_delete, mapping_rule_save, rule_preview, rules_apply
+from alarms.services.rule_runs import rule_run_request, rules_run_in_worker
 
 
 class TeamViewSet(viewsets.ReadOnlyModelViewSet):
@@ -154,14 +156,40 @@ class MappingRuleViewSet(viewsets.ModelViewSet):
         candidate = rule or MappingRule()
         for name, value in serializer.validated_data.items():
             setattr(candidate, name, value)
+        if rules_run_in_worker():
+            return _queued(rule_run_request(kind=RuleRun.Kind.PREVIEW, actor=request.user, rule=candidate))
         preview = rule_preview(rule=candidate)
         return Response(RulePreviewSerializer(_preview_payload(preview)).data)
 
-    @extend_schema(request=None, responses={200: {"type": "object", "properties": {"reassigned": {"type": "integer"}}}})
+    @extend_schema(
+        request=None,
+        responses={
+            200: {"type": "object", "properties": {"reassigned": {"type": "integer"}}},
+            202: RuleRunSerializer,
+        },
+    )
     @action(detail=False, methods=["post"])
     def apply(self, request):
-        """Run the enabled rules over the whole catalog now."""
+        """Run the enabled rules over the whole catalog now; on a large catalog a worker does it (202 with the
+        run to poll at ``/api/v1/rule-runs/{id}/``). The dry run answers the same way."""
+        if rules_run_in_worker():
+            return _queued(rule_run_request(kind=RuleRun.Kind.APPLY, actor=request.user))
         return Response({"reassigned": rules_apply(actor=request.user)})
+
+
+class RuleRunViewSet(viewsets.ReadOnlyModelViewSet):
+    """Rule runs done by a worker: their status and outcome."""
+
+    serializer_class = RuleRunSerializer
+    queryset = RuleRun.objects.all()
+
+
+def _queued(run: RuleRun) -> Response:
+    return Response(
+        RuleRunSerializer(run).data,
+        status=status.HTTP_202_ACCEPTED,
+        headers={"Location": f"/api/v1/rule-runs/{run.pk}/"},
+    )
 
 
 def _preview_payload(preview, limit: int = 500) -> dict:

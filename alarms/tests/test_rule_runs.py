@@ -84,3 +84,26 @@ def test_small_catalogs_keep_the_answer_on_the_page(client, editor, catalog, mak
     response = client.post("/rules/new/", {**RULE_FORM, "set_service": catalog["service"].pk, "preview": "1"})
     assert response.status_code == 200 and response.context["preview"].matches == 3
     assert not RuleRun.objects.exists()
+
+
+def test_the_api_answers_202_with_the_run_to_poll_on_a_large_catalog(client, editor, large):
+    MappingRule.objects.create(
+        position=10, name="c", match="name_prefix", pattern="checkout-prod", set_service=large["service"]
+    )
+    client.force_login(editor)
+
+    queued = client.post("/api/v1/mapping-rules/apply/")
+
+    assert queued.status_code == 202
+    assert queued["Location"] == f"/api/v1/rule-runs/{queued.json()['id']}/"
+    assert queued.json()["status"] == "queued"
+    rule_run_execute(run_id=queued.json()["id"])
+    polled = client.get(queued["Location"]).json()
+    assert (polled["status"], polled["reassigned"]) == ("succeeded", 3)
+
+    preview = client.post(
+        "/api/v1/mapping-rules/dry-run/",
+        {**RULE_FORM, "set_service": large["service"].slug},
+        content_type="application/json",
+    )
+    assert (preview.status_code, preview.json()["kind"]) == (202, "preview")
