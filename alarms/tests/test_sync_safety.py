@@ -233,3 +233,28 @@ def test_clients_are_made_once_per_credentials_region_and_endpoint(local_aws, mo
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # another (local) AWS
     assert aws.client("cloudwatch", access=own, region=REGIONS[0]).meta.endpoint_url == "http://127.0.0.1:9"
     assert own_client.meta.endpoint_url == local_aws.endpoint_url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_end_cannot_be_saved_is_reclaimed_by_the_next_one(six_alarms, settings):
+    account, _ = six_alarms
+    save = SyncRun.save
+
+    def save_never_finishing(run, *args, **kwargs):
+        if "finished_at" in (kwargs.get("update_fields") or []):
+            raise OperationalError("the database is gone")
+        return save(run, *args, **kwargs)
+
+    with mock.patch.object(SyncRun, "save", save_never_finishing):
+        lost = sync_alarms(account=account, region=REGIONS[0])  # the caller is not the one to fail
+    assert SyncRun.objects.get(pk=lost.pk).status == SyncStatus.RUNNING
+    assert sync_alarms(account=account, region=REGIONS[0]) is None  # the key is still locked
+    settings.OKAMI_SYNC_STALE_AFTER_SECONDS = 0
+
+    run = sync_alarms(account=account, region=REGIONS[0])
+
+    assert run.status == SyncStatus.SUCCEEDED
+    assert (SyncRun.objects.get(pk=lost.pk).status, SyncRun.objects.get(pk=lost.pk).error_summary) == (
+        SyncStatus.FAILED,
+        "interrupted",
+    )
