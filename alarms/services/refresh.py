@@ -46,11 +46,13 @@ class RefreshResult:
 
 def ownership_inputs_fingerprint() -> str:
     """A digest of what rules read besides a key's alarms and resources: the rules, services, teams and
-    the last governance decision. Four small queries; services and teams are a few hundred rows."""
+    the last governance decision. Four small queries; services and teams are a few hundred rows. The
+    refreshes' own rule runs are left out (actor "rules"): one key's reassignments change nothing another
+    key's rules read."""
     rules = MappingRule.objects.aggregate(count=Count("id"), latest=Max("updated_at"))
     services = list(Service.objects.order_by("id").values_list("id", "slug", "team_id"))
     teams = list(Team.objects.order_by("id").values_list("id", "slug"))
-    audit = AuditEntry.objects.aggregate(latest=Max("id"))["latest"]
+    audit = AuditEntry.objects.exclude(actor_id__isnull=True, actor_name="rules").aggregate(latest=Max("id"))["latest"]
     payload = json.dumps([rules["count"], rules["latest"], services, teams, audit], default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 

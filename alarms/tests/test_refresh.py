@@ -121,3 +121,13 @@ def test_the_sync_command_refreshes_several_keys_at_a_time(local_aws, capsys):
     lines = [run for run in runs if run[2:] == ["alarms"]]
     assert lines == [[a, r, "alarms"] for a in ACCOUNTS for r in REGIONS]  # in the order of the keys
     assert Alarm.objects.filter(deleted_at__isnull=True).count() == 4
+
+
+def test_the_rules_run_of_one_key_does_not_make_another_key_redo_its_own(key):
+    account, region = key
+    other = REGIONS[1]
+    put_alarm(ACCOUNTS[0], other, "checkout-refund-Errors", tags={"service": "checkout"})
+    assert refresh(key).reassigned == 1
+    assert catalog_refresh(account=account, region=other).reassigned == 1  # audited by the rules
+
+    assert refresh(key).skipped
