@@ -124,7 +124,7 @@ def test_the_sync_command_refreshes_several_keys_at_a_time(local_aws, capsys):
 
 
 def test_the_rules_run_of_one_key_does_not_make_another_key_redo_its_own(key):
-    account, region = key
+    account, _ = key
     other = REGIONS[1]
     put_alarm(ACCOUNTS[0], other, "checkout-refund-Errors", tags={"service": "checkout"})
     assert refresh(key).reassigned == 1
