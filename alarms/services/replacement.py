@@ -129,14 +129,21 @@ def _person_set_fields(alarm_ids: list[int]) -> dict[int, set[str]]:
 
 
 def _carry(old: Alarm, new: Alarm, person_set: set[str]) -> tuple[dict, dict]:
-    """Copy the old alarm's governance onto the new one where the new one's is empty and no person set it.
-    Returns the audit's before and after of what was copied."""
+    """Copy the old alarm's governance onto the new one where the new one's is empty (or only the rules set
+    it while a person had chosen the old one's) and no person set it. Returns the audit's before and after."""
     before, after = {}, {}
     for name in GOVERNANCE_FIELDS:
         value, current = getattr(old, name), getattr(new, name)
-        if not value or current or name in person_set:
-            continue
         source = SOURCES.get(name)
+        # A person's choice on the old alarm outranks what the rules gave the successor meanwhile (stacks often
+        # create the new alarm a sync before they delete the old one).
+        over_rules = (
+            source is not None
+            and getattr(old, source) == AssignmentSource.MANUAL
+            and getattr(new, source) == AssignmentSource.RULE
+        )
+        if not value or name in person_set or (current and not over_rules):
+            continue
         if source and getattr(new, source) == AssignmentSource.MANUAL:
             continue
         before[name], after[name] = _readable(name, current), _readable(name, value)
@@ -172,7 +179,12 @@ def replacements_link(*, account: AwsAccount, region: str) -> ReplacementSummary
         return ReplacementSummary()
     with transaction.atomic():
         ids = [row["pk"] for pair in pairs for row in pair]
-        locked = Alarm.objects.select_for_update(of=("self",)).select_related("service", "owner_team").in_bulk(ids)
+        locked = (
+            Alarm.objects.select_for_update(of=("self",))
+            .select_related("service", "owner_team")
+            .order_by("pk")  # the order rules and bulk assignment lock in, so they never deadlock
+            .in_bulk(ids)
+        )
         person_set = _person_set_fields([successor["pk"] for _, successor in pairs])
         links, carries, olds, news = [], [], [], []
         for old_row, new_row in pairs:

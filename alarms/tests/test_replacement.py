@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from alarms import aws
-from alarms.models import Alarm, AuditEntry, AwsAccount, Service, Team
+from alarms.choices import RuleMatch
+from alarms.models import Alarm, AuditEntry, AwsAccount, MappingRule, Service, Team
 from alarms.services.governance import alarm_update_governance
 from alarms.services.refresh import catalog_refresh
 from alarms.services.replacement import replacement_candidates, replacement_unlink
@@ -103,6 +104,26 @@ def test_the_old_alarm_may_go_one_sync_after_its_successor_appeared(governed):
 
     assert alarm(OLD).replaced_by == alarm(NEW)
     assert alarm(NEW).tier == "page"
+
+
+def test_a_person_s_owner_outranks_what_the_rules_gave_the_successor_meanwhile(governed):
+    # The stack's tag names another service; the rules give it to the successor, which appears a sync before
+    # the old alarm goes. The person's choice on the old alarm still wins.
+    Service.objects.create(slug="checkout", name="Checkout")
+    MappingRule.objects.create(
+        position=10, name="service tag", match=RuleMatch.TAG, tag_key="service", pattern="*", service_from_value=True
+    )
+    put(NEW, function="cart-addItem-v2", tags={**STACK, "service": "checkout"})
+    refresh()
+    assert (alarm(NEW).service.slug, alarm(NEW).service_source) == ("checkout", "rule")
+
+    delete(OLD)
+    refresh()
+
+    new = alarm(NEW)
+    assert (new.service, new.service_source) == (governed["service"], "manual")
+    refresh()  # and the rules leave it so
+    assert alarm(NEW).service == governed["service"]
 
 
 def test_what_the_successor_already_has_is_kept(governed, editor):
