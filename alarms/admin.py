@@ -52,7 +52,7 @@ class ServiceAdmin(admin.ModelAdmin):
 @admin.register(AwsAccount)
 class AwsAccountAdmin(ReadOnlyAdmin):
     list_display = ("name", "account_id", "role_arn", "enabled")
-    exclude = ("external_id",)
+    exclude = ("external_id", "write_external_id")  # shared secrets: never shown
 
 
 @admin.register(Alarm)

@@ -10,6 +10,7 @@ the changes are written with one UPDATE per distinct outcome and audited in one 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -27,6 +28,8 @@ from alarms.services import rule_sql
 from alarms.services.audit import Change, audit_record
 from alarms.services.rule_regex import pattern_problem
 from portal.db import insert_rows, update_in_batches
+
+logger = logging.getLogger(__name__)
 
 MANUAL = AssignmentSource.MANUAL
 RULE = AssignmentSource.RULE
@@ -69,12 +72,27 @@ def _postgres_accepts(pattern: str) -> bool:
 
 
 def rules_enabled(rules: Iterable[MappingRule] | None = None) -> list[MappingRule]:
-    """The enabled rules in order, each validated."""
+    """The enabled rules in order, leaving out (and logging) any that no longer pass validation: a rule
+    stored before a check was added must not stop every other rule, on every refresh."""
     rules = list(rules) if rules is not None else list(MappingRule.objects.filter(enabled=True))
     ordered = sorted((r for r in rules if r.enabled), key=lambda r: (r.position, r.pk or 0))
+    valid = []
     for rule in ordered:
+        problem = rule_problem(rule)
+        if problem:
+            logger.warning("mapping rule %s (%s) skipped: %s", rule.pk, rule.name, problem)
+        else:
+            valid.append(rule)
+    return valid
+
+
+def rule_problem(rule: MappingRule) -> str:
+    """Why a rule cannot run, or "" when it can."""
+    try:
         rule_validate(rule)
-    return ordered
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    return ""
 
 
 @contextmanager
@@ -275,9 +293,12 @@ def rule_snapshot(rule: MappingRule) -> dict:
 
 
 def mapping_rule_save(*, rule: MappingRule, actor) -> MappingRule:
-    """Validate and save a rule, audited. A rule that matches no alarm is refused: it is a typo."""
-    preview = rule_preview(rule=rule)
-    if preview.matches == 0:
+    """Validate and save a rule, audited. A rule that matches no alarm is refused: it is a typo.
+
+    Only the rule's own match count is computed (one COUNT), never the whole catalog's plan: saving must stay
+    fast on any catalog; the dry run and "apply" are where reassignments are worked out."""
+    rule_validate(rule)
+    if _rule_matches(rule) == 0:
         raise ValidationError({"pattern": "This rule matches no alarm; check the tag, prefix or expression."})
     with transaction.atomic():
         before = rule_snapshot(MappingRule.objects.get(pk=rule.pk)) if rule.pk else {}

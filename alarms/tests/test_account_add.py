@@ -108,3 +108,20 @@ def test_ambiguous_options_are_refused(args, message):
         add(*ROLE, *args, stdin="s3cret\n")
 
     assert not AwsAccount.objects.exists()
+
+
+def test_the_admin_never_shows_either_external_id(admin_client):
+    account = AwsAccount.objects.create(
+        account_id="111111111111",
+        name="prod",
+        regions=["eu-west-1"],
+        role_arn="arn:aws:iam::111111111111:role/OkamiRead",
+        external_id="read-s3cret",
+        write_role_arn="arn:aws:iam::111111111111:role/OkamiWrite",
+        write_external_id="write-s3cret",
+    )
+
+    page = admin_client.get(f"/admin/alarms/awsaccount/{account.pk}/change/").content.decode()
+
+    assert "OkamiWrite" in page
+    assert "s3cret" not in page

@@ -84,3 +84,20 @@ def test_a_costly_expression_already_stored_is_cut_off_and_changes_nothing(catal
 
     assert time.monotonic() - started < 10
     assert not Alarm.objects.filter(service__isnull=False).exists()
+
+
+def test_a_stored_rule_that_no_longer_passes_is_skipped_and_shown_not_fatal(client, viewer, catalog, make_alarms):
+    # Saved before the checks existed: it must not stop the other rules, on every refresh.
+    MappingRule.objects.create(
+        position=5, name="old nested", match=RuleMatch.NAME_REGEX, pattern="(a+)+$", set_service=catalog["service"]
+    )
+    MappingRule.objects.create(
+        position=10, name="prefix", match=RuleMatch.NAME_PREFIX, pattern="fn-", set_service=catalog["service"]
+    )
+    make_alarms(catalog["account"], 2)
+
+    assert rules_apply() == 2
+
+    client.force_login(viewer)
+    page = client.get("/rules/").content.decode()
+    assert page.count("rule-problem") == 1 and "skipped: A repeat inside a repeat" in page

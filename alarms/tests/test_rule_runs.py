@@ -107,3 +107,20 @@ def test_the_api_answers_202_with_the_run_to_poll_on_a_large_catalog(client, edi
         content_type="application/json",
     )
     assert (preview.status_code, preview.json()["kind"]) == (202, "preview")
+
+
+def test_saving_a_rule_counts_its_matches_without_planning_the_whole_catalog(client, editor, large, monkeypatch):
+    def no_plan(**kwargs):
+        raise AssertionError("saving a rule must not work out every reassignment inside the request")
+
+    monkeypatch.setattr("alarms.services.mapping.rules_plan", no_plan)
+    client.force_login(editor)
+
+    saved = client.post("/rules/new/", {**RULE_FORM, "set_service": large["service"].pk, "save": "1"})
+
+    assert saved.status_code == 302
+    assert MappingRule.objects.get().pattern == "checkout-prod"
+    refused = client.post(
+        "/rules/new/", {**RULE_FORM, "pattern": "nothing-like-it", "set_service": large["service"].pk, "save": "1"}
+    )
+    assert "matches no alarm" in refused.content.decode()

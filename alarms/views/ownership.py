@@ -13,7 +13,13 @@ from alarms.models import MappingRule, RuleRun, Service, Team
 from alarms.permissions import can_edit_governance
 from alarms.selectors.coverage import coverage_estate
 from alarms.services.bulk import MAX_ALARMS, alarms_bulk_assign
-from alarms.services.mapping import mapping_rule_delete, mapping_rule_save, rule_preview, rules_apply
+from alarms.services.mapping import (
+    mapping_rule_delete,
+    mapping_rule_save,
+    rule_preview,
+    rule_problem,
+    rules_apply,
+)
 from alarms.services.rule_runs import rule_run_request, rules_run_in_worker
 
 PREVIEW_ROWS = 50
@@ -83,10 +89,16 @@ def _described(filterset) -> list[tuple[str, str]]:
 
 
 def rule_list(request):
+    rules = list(selectors.mapping_rule_list())
     return render(
         request,
         "alarms/rule_list.html",
-        {"rules": selectors.mapping_rule_list(), "can_edit": can_edit_governance(request.user)},
+        {
+            "rules": rules,
+            # Rules stored before a check existed that they now fail: the rules leave them out until fixed.
+            "problems": {rule.pk: rule_problem(rule) for rule in rules if rule.enabled},
+            "can_edit": can_edit_governance(request.user),
+        },
     )
 
 
