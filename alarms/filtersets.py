@@ -1,12 +1,37 @@
 """One FilterSet per list, shared by the HTML views and the API views."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from alarms.choices import AlarmState, AlarmType, ResourceKind, SignalKind, SyncStatus, Tier
 from alarms.models import HAS_PURPOSE, Alarm, AwsAccount, Resource, Service, SyncRun, Team
 
 DELETED_CHOICES = (("false", "Live only"), ("true", "Deleted only"), ("all", "Live and deleted"))
+
+
+class YesNoSelect(forms.NullBooleanSelect):
+    """Passes the submitted text on as it is: Django's select turns anything it does not know into blank."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+class YesNoField(forms.NullBooleanField):
+    """Yes, no or blank; anything else is an error rather than silently no filter at all (a bulk change over
+    "every alarm matching the filters" must never select more than the person saw)."""
+
+    widget = YesNoSelect
+    ACCEPTED = (None, "", "unknown", True, False, "true", "false", "True", "False", "1", "0")
+
+    def to_python(self, value):
+        if value not in self.ACCEPTED:
+            raise forms.ValidationError("Yes or no (true or false).", code="invalid")
+        return super().to_python(value)
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    field_class = YesNoField
 
 
 class AlarmFilterSet(django_filters.FilterSet):
@@ -24,11 +49,11 @@ class AlarmFilterSet(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(field_name="alarm_type", choices=AlarmType.choices, label="Type")
     tier = django_filters.ChoiceFilter(choices=Tier.choices)
     signal_kind = django_filters.ChoiceFilter(choices=SignalKind.choices, label="Signal")
-    no_owner = django_filters.BooleanFilter(field_name="owner_team", lookup_expr="isnull", label="No owner")
-    mine = django_filters.BooleanFilter(method="filter_mine", label="My teams")
-    has_purpose = django_filters.BooleanFilter(method="filter_has_purpose", label="Has a purpose")
-    orphaned = django_filters.BooleanFilter(label="Orphaned")
-    muted = django_filters.BooleanFilter(field_name="actions_enabled", exclude=True, label="Actions disabled")
+    no_owner = YesNoFilter(field_name="owner_team", lookup_expr="isnull", label="No owner")
+    mine = YesNoFilter(method="filter_mine", label="My teams")
+    has_purpose = YesNoFilter(method="filter_has_purpose", label="Has a purpose")
+    orphaned = YesNoFilter(label="Orphaned")
+    muted = YesNoFilter(field_name="actions_enabled", exclude=True, label="Actions disabled")
     arn = django_filters.CharFilter()
     search = django_filters.CharFilter(method="filter_search", label="Search")
     deleted = django_filters.ChoiceFilter(choices=DELETED_CHOICES, method="filter_deleted", label="Deleted")
@@ -100,9 +125,9 @@ class ResourceFilterSet(django_filters.FilterSet):
     region = django_filters.CharFilter()
     service = django_filters.CharFilter(field_name="service__slug", label="Service")
     owner_team = django_filters.CharFilter(field_name="owner_team__slug", label="Owner team")
-    unalarmed = django_filters.BooleanFilter(method="filter_unalarmed", label="Without alarm")
+    unalarmed = YesNoFilter(method="filter_unalarmed", label="Without alarm")
     search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
-    deleted = django_filters.BooleanFilter(field_name="deleted_at", lookup_expr="isnull", exclude=True)
+    deleted = YesNoFilter(field_name="deleted_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = Resource

@@ -66,7 +66,18 @@ def test_a_confirmation_that_no_longer_matches_the_filters_writes_nothing(client
     assert not Alarm.objects.filter(service__isnull=False).exists()
 
 
-@pytest.mark.parametrize("query", ["owner_team=no-such-team", "state=BURNING", "account_id=999999999999"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "owner_team=no-such-team",
+        "state=BURNING",
+        "account_id=999999999999",
+        "orphaned=maybe",
+        "has_purpose=yes",
+        "no_owner=on",
+        "servce=checkout",
+    ],
+)
 def test_an_invalid_or_stale_filter_is_an_error_never_a_wider_selection(client, editor, catalog, make_alarms, query):
     make_alarms(catalog["account"], 3)
     client.force_login(editor)

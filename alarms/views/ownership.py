@@ -45,9 +45,11 @@ def alarm_bulk_assign(request):
         filterset = AlarmFilterSet(
             QueryDict(request.POST.get("query", "")), queryset=selectors.alarm_list(), request=request
         )
-        if not filterset.is_valid():
-            problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items())
-            messages.error(request, f"These filters are not valid ({problems}); nothing was changed.")
+        problems = [f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()] + [
+            f"{name}: not a filter" for name in filterset.data if name not in filterset.filters and name != "page"
+        ]
+        if problems:
+            messages.error(request, f"These filters are not valid ({'; '.join(problems)}); nothing was changed.")
             return redirect(back)
         ids = list(filterset.qs.order_by().values_list("id", flat=True)[: MAX_ALARMS + 1])
         confirmed = form.cleaned_data.get("confirmed_count")
