@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -48,6 +49,12 @@ def rule_run_request(*, kind: str, actor, rule: MappingRule | None = None) -> Ru
     run = RuleRun.objects.create(kind=kind, requested_by=actor if actor and actor.pk else None, rule=snapshot)
     transaction.on_commit(lambda: rule_run_execute_task.delay(run.pk))
     return run
+
+
+def rule_run_lost(run: RuleRun) -> bool:
+    """Whether an unfinished run has outlived any task that could still finish it (its worker was lost)."""
+    deadline = run.created_at + timedelta(seconds=settings.OKAMI_SYNC_STALE_AFTER_SECONDS)
+    return not run.finished and timezone.now() > deadline
 
 
 def rule_run_execute(*, run_id: int) -> RuleRun | None:

@@ -1,5 +1,7 @@
 """On a large catalog, applying the rules and previewing a rule leave the web request for a worker."""
 
+from datetime import timedelta
+
 import pytest
 
 from alarms.models import Alarm, AuditEntry, MappingRule, RuleRun
@@ -124,3 +126,16 @@ def test_saving_a_rule_counts_its_matches_without_planning_the_whole_catalog(cli
         "/rules/new/", {**RULE_FORM, "pattern": "nothing-like-it", "set_service": large["service"].pk, "save": "1"}
     )
     assert "matches no alarm" in refused.content.decode()
+
+
+def test_a_run_whose_worker_was_lost_says_so_and_stops_refreshing(client, editor, large, settings):
+    run = RuleRun.objects.create(kind="apply", status="running")
+    RuleRun.objects.filter(pk=run.pk).update(
+        created_at=run.created_at - timedelta(seconds=settings.OKAMI_SYNC_STALE_AFTER_SECONDS + 1)
+    )
+    client.force_login(editor)
+
+    page = client.get(f"/rules/runs/{run.pk}/").content.decode()
+
+    assert "was lost before it finished" in page
+    assert 'http-equiv="refresh"' not in page

@@ -20,9 +20,8 @@ from alarms.services.mapping import (
     rule_problem,
     rules_apply,
 )
-from alarms.services.rule_runs import rule_run_request, rules_run_in_worker
+from alarms.services.rule_runs import PREVIEW_ROWS, rule_run_lost, rule_run_request, rules_run_in_worker
 
-PREVIEW_ROWS = 50
 CONFIRM_SAMPLE = 20
 
 
@@ -170,6 +169,7 @@ def rule_run(request, pk: int):
         "alarms/rule_run.html",
         {
             "run": run,
+            "lost": rule_run_lost(run),
             "services": dict(Service.objects.values_list("id", "name")),
             "teams": dict(Team.objects.values_list("id", "name")),
         },
