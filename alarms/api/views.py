@@ -1,5 +1,6 @@
 """API views: HTTP in, one selector or service call, serializer out."""
 
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -150,7 +151,10 @@ class MappingRuleViewSet(viewsets.ModelViewSet):
     @action(detail=False, methods=["post"], url_path="dry-run")
     def dry_run(self, request):
         """What saving this rule would reassign, without saving it. Give ``id`` to preview an edit."""
-        rule = MappingRule.objects.filter(pk=request.data.get("id")).first() if request.data.get("id") else None
+        rule_id = request.data.get("id")
+        if rule_id not in (None, "") and not str(rule_id).isdigit():
+            raise ValidationError({"id": "The id of a stored rule (a number)."})
+        rule = MappingRule.objects.filter(pk=int(rule_id)).first() if rule_id not in (None, "") else None
         serializer = MappingRuleSerializer(rule, data=request.data, partial=rule is not None)
         serializer.is_valid(raise_exception=True)
         candidate = rule or MappingRule()

@@ -226,3 +226,12 @@ def test_concurrent_bulk_edits_serialise_and_the_audit_shows_the_last_write(cata
         assert len(entries) == 2
         assert entries[-1].after["owner_team"] == final[alarm_id]
         assert entries[-1].before["owner_team"] == entries[0].after["owner_team"]
+
+
+def test_a_dry_run_of_a_rule_id_that_is_not_a_number_is_a_clear_400(catalog, editor):
+    response = client_for(editor).post(
+        "/api/v1/mapping-rules/dry-run/", {"id": "abc", "name": "x", "match": "name_prefix"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "id" in response.json()["errors"]
