@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -97,15 +98,23 @@ def rule_problem(rule: MappingRule) -> str:
 
 @contextmanager
 def _bounded_cursor():
-    """A cursor for one rules statement that cannot run for ever: past its time limit (PostgreSQL's
-    statement_timeout; on SQLite each regular-expression match's own) it is cancelled, changes nothing and
-    says why. Web requests keep their own, shorter, statement_timeout."""
+    """A cursor for one rules statement that cannot run for ever: past OKAMI_RULES_STATEMENT_TIMEOUT_MS
+    (PostgreSQL's statement_timeout; on SQLite a progress handler, and each regular-expression match's own
+    limit) it is cancelled, changes nothing and says why. Web requests keep their shorter statement_timeout."""
+    limit_seconds = settings.OKAMI_RULES_STATEMENT_TIMEOUT_MS / 1000
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql" and not settings.WEB_PROCESS:
                 cursor.execute("SET LOCAL statement_timeout = %s", [settings.OKAMI_RULES_STATEMENT_TIMEOUT_MS])
-            yield cursor
-    except OperationalError as exc:  # PostgreSQL's QueryCanceled; SQLite's error from the match function
+            if connection.vendor == "sqlite":  # SQLite has no statement_timeout: interrupt it from its VM loop
+                deadline = time.monotonic() + limit_seconds
+                connection.connection.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+            try:
+                yield cursor
+            finally:
+                if connection.vendor == "sqlite":
+                    connection.connection.set_progress_handler(None, 0)
+    except OperationalError as exc:  # PostgreSQL's QueryCanceled; SQLite's interrupt or match-function error
         if not _cancelled(exc):
             raise
         raise ValidationError(
@@ -115,7 +124,9 @@ def _bounded_cursor():
 
 def _cancelled(exc: OperationalError) -> bool:
     cause = exc.__cause__
-    return getattr(cause, "sqlstate", None) == "57014" or "user-defined function raised exception" in str(exc)
+    if getattr(cause, "sqlstate", None) == "57014":  # query_canceled
+        return True
+    return str(exc) == "interrupted" or "user-defined function raised exception" in str(exc)
 
 
 @dataclass

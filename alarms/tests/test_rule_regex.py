@@ -101,3 +101,18 @@ def test_a_stored_rule_that_no_longer_passes_is_skipped_and_shown_not_fatal(clie
     client.force_login(viewer)
     page = client.get("/rules/").content.decode()
     assert page.count("rule-problem") == 1 and "skipped: A repeat inside a repeat" in page
+
+
+def test_a_rules_statement_past_its_time_limit_is_cancelled_on_either_database(catalog, make_alarms, settings):
+    MappingRule.objects.create(
+        position=10, name="by name", match=RuleMatch.NAME_REGEX, pattern="^fn-[0-9]+-", set_service=catalog["service"]
+    )
+    make_alarms(catalog["account"], 5000)
+    settings.OKAMI_RULES_STATEMENT_TIMEOUT_MS = 1
+
+    with pytest.raises(ValidationError, match="took too long"):
+        rules_apply()
+    assert not Alarm.objects.filter(service__isnull=False).exists()
+
+    settings.OKAMI_RULES_STATEMENT_TIMEOUT_MS = 60_000
+    assert rules_apply() == 5000
