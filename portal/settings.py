@@ -280,9 +280,9 @@ OKAMI_SYNC_INTERVAL_SECONDS = env_int("OKAMI_SYNC_INTERVAL_SECONDS", 600)
 # A running SyncRun older than this is taken to belong to a lost worker and no longer blocks its key.
 OKAMI_SYNC_STALE_AFTER_SECONDS = env_int("OKAMI_SYNC_STALE_AFTER_SECONDS", CELERY_TASK_TIME_LIMIT + 60)
 # A sync that finds more than this share of a key's live alarms gone holds their deletion until the next
-# run confirms it; keys with fewer live alarms than OKAMI_SYNC_HOLD_MIN_ALARMS are exempt.
+# run confirms it. Keys with fewer live alarms than OKAMI_SYNC_HOLD_MIN_ALARMS may be exempted (none by default).
 OKAMI_SYNC_MAX_DELETE_SHARE = float(env_str("OKAMI_SYNC_MAX_DELETE_SHARE") or 0.5)
-OKAMI_SYNC_HOLD_MIN_ALARMS = env_int("OKAMI_SYNC_HOLD_MIN_ALARMS", 20)
+OKAMI_SYNC_HOLD_MIN_ALARMS = env_int("OKAMI_SYNC_HOLD_MIN_ALARMS", 0)
 # Above this many live alarms, applying the rules or previewing a rule from the web runs in a worker (the
 # page follows the run) instead of inside the request, which must end well before gunicorn's timeout.
 OKAMI_RULES_INLINE_MAX_ALARMS = env_int("OKAMI_RULES_INLINE_MAX_ALARMS", 5000)

@@ -166,6 +166,21 @@ def test_a_few_deletions_are_not_held(six_alarms):
 
 
 @pytest.mark.django_db
+def test_by_default_even_a_small_key_waits_for_a_confirming_run(local_aws):
+    for name in ("orders-a-Errors", "orders-b-Errors"):
+        put_alarm(ACCOUNTS[0], REGIONS[0], name)
+    register_accounts()
+    account = AwsAccount.objects.get(account_id=ACCOUNTS[0])
+    sync_alarms(account=account, region=REGIONS[0])
+    delete_alarm(ACCOUNTS[0], REGIONS[0], "orders-a-Errors")
+    delete_alarm(ACCOUNTS[0], REGIONS[0], "orders-b-Errors")
+
+    assert sync_alarms(account=account, region=REGIONS[0]).held_deletions == 2
+    assert live_names(account) == {"orders-a-Errors", "orders-b-Errors"}
+    assert sync_alarms(account=account, region=REGIONS[0]).deleted == 2
+
+
+@pytest.mark.django_db
 def test_the_sync_command_says_deletions_are_held(six_alarms, capsys):
     _, names = six_alarms
     for name in names[:5]:
