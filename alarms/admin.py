@@ -5,7 +5,7 @@ service goes through the catalog service, which hands their alarms back to the r
 from django.contrib import admin
 
 from alarms.models import Alarm, AuditEntry, AwsAccount, Resource, Service, SyncRun, Team
-from alarms.services.catalog import service_delete, team_delete
+from alarms.services.catalog import services_delete, teams_delete
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -27,11 +27,10 @@ class TeamAdmin(admin.ModelAdmin):
     filter_horizontal = ("members",)
 
     def delete_model(self, request, obj):
-        team_delete(team=obj, actor=request.user)
+        teams_delete(teams=[obj], actor=request.user)
 
     def delete_queryset(self, request, queryset):
-        for team in queryset:
-            team_delete(team=team, actor=request.user)
+        teams_delete(teams=list(queryset), actor=request.user)
 
 
 @admin.register(Service)
@@ -42,11 +41,10 @@ class ServiceAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
     def delete_model(self, request, obj):
-        service_delete(service=obj, actor=request.user)
+        services_delete(services=[obj], actor=request.user)
 
     def delete_queryset(self, request, queryset):
-        for service in queryset:
-            service_delete(service=service, actor=request.user)
+        services_delete(services=list(queryset), actor=request.user)
 
 
 @admin.register(AwsAccount)

@@ -8,6 +8,8 @@ reassign what they can.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.db.models import Q
 
@@ -18,14 +20,20 @@ from alarms.services.mapping import rule_snapshot, rules_apply
 from alarms.services.rule_runs import rule_run_request, rules_run_in_worker
 
 
-def service_delete(*, service: Service, actor) -> int:
-    """Delete a service; returns how many alarms were handed back to the rules."""
-    return _delete(service, actor, field="service", rule_field="set_service")
+def services_delete(*, services: Iterable[Service], actor) -> int:
+    """Delete services, then let the rules reassign once; returns how many alarms were handed back."""
+    with transaction.atomic():
+        handed_back = sum(_delete(s, actor, field="service", rule_field="set_service") for s in services)
+        _reassign(actor)
+    return handed_back
 
 
-def team_delete(*, team: Team, actor) -> int:
-    """Delete a team (its services keep existing, without an owner); returns how many alarms were handed back."""
-    return _delete(team, actor, field="owner_team", rule_field="set_team")
+def teams_delete(*, teams: Iterable[Team], actor) -> int:
+    """Delete teams (their services stay, without an owner); returns how many alarms were handed back."""
+    with transaction.atomic():
+        handed_back = sum(_delete(t, actor, field="owner_team", rule_field="set_team") for t in teams)
+        _reassign(actor)
+    return handed_back
 
 
 def _delete(target: Service | Team, actor, *, field: str, rule_field: str) -> int:
@@ -60,7 +68,6 @@ def _delete(target: Service | Team, actor, *, field: str, rule_field: str) -> in
             changes=[Change(alarm_id=None, target=f"{kind}:{target.slug}", before=_snapshot(target), after={})],
         )
         target.delete()
-        _reassign(actor)
     return len(alarms)
 
 
