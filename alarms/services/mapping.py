@@ -140,6 +140,8 @@ class Reassignment:
     team_source: str
     service_rule: str = ""  # the rule that set it, or "" when unchanged by a rule
     team_rule: str = ""
+    # The alarm's assignment as the plan read it: service, its source, team, its source.
+    read: tuple = ()
 
 
 def _source(current: str, value: int | None) -> str:
@@ -180,6 +182,7 @@ def rules_plan(
                     team_source=_source(team_source, new_team),
                     service_rule=rule_name(s_rule) if new_service != service else "",
                     team_rule=(rule_name(t_rule) or SERVICE_OWNER) if new_team is not None and new_team != team else "",
+                    read=(service, service_source, team, team_source),
                 )
             )
     return plan
@@ -211,18 +214,27 @@ def rules_apply(*, account: AwsAccount | None = None, region: str | None = None,
 
 
 def _plan_locked(rules: list[MappingRule], plan: list[Reassignment]) -> list[Reassignment]:
-    """The plan again for its own alarms, now locked: a person's assignment committed after the first read
-    (a manual value the UPDATE would overwrite) is seen, and none can land before this transaction ends.
+    """The plan for its own alarms, now locked: a person's assignment committed after the first read (a
+    manual value the UPDATE would overwrite) is seen, and none can land before this transaction ends.
 
-    Only the alarms about to change are locked (in id order, as bulk assignment does, so the two never
-    deadlock), so a run that changes nothing locks nothing. SQLite has no row locks and needs none: its
-    writers are serialised, and a read transaction cannot be overtaken by a commit.
+    The locking read returns each alarm's assignment as committed; the alarms whose assignment changed since
+    the plan read it are planned again, the others keep their plan (nothing else decides a rule's outcome
+    for an alarm that a person may have touched). Only the alarms about to change are locked (in id order,
+    as bulk assignment does, so the two never deadlock), so a run that changes nothing locks nothing. SQLite
+    has no row locks and needs none: its writers are serialised, and a read transaction cannot be overtaken
+    by a commit.
     """
     if not plan or not connection.features.has_select_for_update:
         return plan
     ids = sorted(item.alarm_id for item in plan)
-    list(Alarm.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-    return rules_plan(rules=rules, alarm_ids=ids)
+    locked = Alarm.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    committed = {
+        pk: tuple(read)
+        for pk, *read in locked.values_list("pk", "service_id", "service_source", "owner_team_id", "owner_team_source")
+    }
+    moved = [item.alarm_id for item in plan if item.alarm_id in committed and committed[item.alarm_id] != item.read]
+    kept = [item for item in plan if committed.get(item.alarm_id) == item.read]
+    return kept + (rules_plan(rules=rules, alarm_ids=sorted(moved)) if moved else [])
 
 
 def _audit_plan(plan: list[Reassignment], actor) -> None:

@@ -94,9 +94,32 @@ def _remember(account: AwsAccount, region: str, resources: SyncRun | None, alarm
     cache.set(_state_key(account, region), state, timeout=None)
 
 
+def _own_connections(service, **kwargs):
+    """``service`` run in a pool thread, whose database connections are its own: closed when it ends."""
+    try:
+        return service(**kwargs)
+    finally:
+        connections.close_all()  # this thread's own connections
+
+
+def _syncs(account: AwsAccount, region: str, triggered_by: str) -> tuple[SyncRun | None, SyncRun | None]:
+    """The inventory and the alarm sync of a key, at the same time: each is mostly waiting for AWS, and
+    neither reads what the other writes. The inventory runs in a thread on a connection of its own, so not
+    inside a caller's open transaction, whose rows another connection cannot see."""
+    if connections["default"].in_atomic_block:
+        resources = sync_resources(account=account, region=region, triggered_by=triggered_by)
+        return resources, sync_alarms(account=account, region=region, triggered_by=triggered_by)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inventory") as pool:
+        resources = pool.submit(
+            _own_connections, sync_resources, account=account, region=region, triggered_by=triggered_by
+        )
+        alarms = sync_alarms(account=account, region=region, triggered_by=triggered_by)
+        return resources.result(), alarms
+
+
 def catalog_refresh(*, account: AwsAccount, region: str, triggered_by: str = "manual") -> RefreshResult:
-    resources = sync_resources(account=account, region=region, triggered_by=triggered_by)
-    alarms = sync_alarms(account=account, region=region, triggered_by=triggered_by)
+    resources, alarms = _syncs(account, region, triggered_by)
     if alarms is None or alarms.status != SyncStatus.SUCCEEDED:
         return RefreshResult(resources, alarms, None, 0)
     # Before links and rules: a replaced alarm's successor takes over its governance, then rules fill the rest.
@@ -122,10 +145,7 @@ def catalog_refresh_all(
         return
 
     def refresh(target: tuple[AwsAccount, str]) -> RefreshResult:
-        try:
-            return catalog_refresh(account=target[0], region=target[1], triggered_by=triggered_by)
-        finally:
-            connections.close_all()  # this thread's own connections
+        return _own_connections(catalog_refresh, account=target[0], region=target[1], triggered_by=triggered_by)
 
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="refresh") as pool:
         yield from pool.map(refresh, targets)

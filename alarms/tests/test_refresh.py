@@ -1,6 +1,8 @@
 """A refresh of one (account, region) against the local AWS: a refresh that finds nothing changed writes
 nothing and skips links and rules; anything links or rules read makes the next refresh run them."""
 
+import contextlib
+
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
@@ -12,6 +14,7 @@ from alarms.models import Alarm, AwsAccount, MappingRule, Service, Team
 from alarms.services.refresh import catalog_refresh
 from alarms.services.sync import sync_alarms
 from alarms.tests.local_estate import ACCOUNTS, REGIONS, put_alarm, register_accounts
+from alarms.tests.test_inventory import clients
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +134,33 @@ def test_the_rules_run_of_one_key_does_not_make_another_key_redo_its_own(key):
     assert catalog_refresh(account=account, region=other).reassigned == 1  # audited by the rules
 
     assert refresh(key).skipped
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_outside_a_transaction_lists_the_inventory_alongside_the_alarms_before_linking(local_aws):
+    """As in a worker: the inventory runs in a thread of its own while the alarms sync, and links and rules
+    still see its resources (the untagged alarm takes its function's service tag)."""
+    cache.clear()
+    put_alarm(ACCOUNTS[0], REGIONS[0], "search-query-Errors")
+    make = clients(ACCOUNTS[0], REGIONS[0])
+    with contextlib.suppress(Exception):  # IAM is global to the account
+        make("iam").create_role(RoleName="exec", AssumeRolePolicyDocument="{}")
+    make("lambda").create_function(
+        FunctionName="search-query",
+        Runtime="python3.12",
+        Role=f"arn:aws:iam::{ACCOUNTS[0]}:role/exec",
+        Handler="h.h",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        Tags={"service": "search"},
+    )
+    register_accounts()
+    Service.objects.create(slug="search", name="Search")
+    MappingRule.objects.create(position=10, name="service tag", match=RuleMatch.TAG, tag_key="service", pattern="*",
+                               service_from_value=True)  # fmt: skip
+
+    result = catalog_refresh(account=AwsAccount.objects.get(account_id=ACCOUNTS[0]), region=REGIONS[0])
+
+    assert (result.resources.status, result.alarms.status) == ("succeeded", "succeeded")
+    assert result.resources.api_calls > 0
+    alarm = Alarm.objects.get(name="search-query-Errors")
+    assert (alarm.orphaned, alarm.service.slug) == (False, "search")
