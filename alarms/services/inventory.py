@@ -12,7 +12,13 @@ from django.utils import timezone
 from alarms import aws
 from alarms.choices import SyncKind, SyncStatus
 from alarms.models import AwsAccount, Resource, SyncRun
-from alarms.services.runs import account_access, sync_run_claim, sync_run_fail, sync_run_finish
+from alarms.services.runs import (
+    account_access,
+    sync_run_claim,
+    sync_run_fail,
+    sync_run_finish,
+    vanished_mark_deleted,
+)
 from portal.db import upsert_rows
 
 logger = logging.getLogger(__name__)
@@ -36,7 +42,8 @@ def _resource_row(record: aws.ResourceRecord, *, account: AwsAccount, region: st
 
 
 def resources_apply(*, run: SyncRun, records: list[aws.ResourceRecord]) -> None:
-    """Write new and changed resources in one statement; mark the vanished ones deleted."""
+    """Write new and changed resources in one statement; mark the vanished ones deleted (or hold them, as
+    for alarms, when too many vanished at once)."""
     existing = {
         arn: (digest, deleted_at is not None)
         for arn, digest, deleted_at in Resource.objects.filter(account=run.account, region=run.region).values_list(
@@ -58,11 +65,8 @@ def resources_apply(*, run: SyncRun, records: list[aws.ResourceRecord]) -> None:
             run.updated += 1
         to_write.append(_resource_row(record, account=run.account, region=run.region, now=now))
     upsert_rows(Resource, to_write, unique_field="arn", update_fields=UPSERT_FIELDS)
-    gone = [arn for arn, (_, deleted) in existing.items() if not deleted and arn not in seen]
-    for start in range(0, len(gone), 500):
-        run.deleted += Resource.objects.filter(arn__in=gone[start : start + 500], deleted_at__isnull=True).update(
-            deleted_at=timezone.now()
-        )
+    live = {arn: digest for arn, (digest, deleted) in existing.items() if not deleted}
+    vanished_mark_deleted(run=run, model=Resource, live=live, seen=seen, noun="resources")
 
 
 def sync_resources(*, account: AwsAccount, region: str, triggered_by: str = "manual") -> SyncRun | None:

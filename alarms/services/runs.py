@@ -109,3 +109,34 @@ def sync_run_finish(*, run: SyncRun, started: float, counter: aws.CallCounter) -
             logger.warning("recording the end of sync run %s failed; retrying on a fresh connection", run.pk)
             _reconnect()
     return run
+
+
+# ``aws_hash`` of a row missing from AWS whose deletion waits for a confirming run. No digest equals it, so
+# a row that comes back is rewritten whole.
+HELD = "held-deletion"
+BATCH = 500
+
+
+def vanished_mark_deleted(*, run: SyncRun, model, live: dict[str, str], seen: set[str], noun: str) -> None:
+    """Mark the live rows (``live``: ARN to stored digest) AWS no longer lists as deleted.
+
+    When more than OKAMI_SYNC_MAX_DELETE_SHARE of them vanish at once (an account emptied by mistake, a
+    listing cut short), nothing is deleted: they are held (see HELD), the run says so, and the next run
+    deletes those still missing. Rows a previous run held and that are still missing are deleted now."""
+    confirmed = [arn for arn, digest in live.items() if arn not in seen and digest == HELD]
+    gone = [arn for arn, digest in live.items() if arn not in seen and digest != HELD]
+    exempt = len(live) < settings.OKAMI_SYNC_HOLD_MIN_ALARMS
+    if gone and not exempt and len(gone) > settings.OKAMI_SYNC_MAX_DELETE_SHARE * len(live):
+        for start in range(0, len(gone), BATCH):
+            model.objects.filter(arn__in=gone[start : start + BATCH]).update(aws_hash=HELD)
+        run.held_deletions += len(gone)
+        run.error_summary = (
+            f"{len(gone)} of {len(live)} {noun} vanished from AWS at once; their deletion is held until the "
+            "next sync confirms they are gone"
+        )
+        logger.warning("%s/%s: %s", run.account.account_id, run.region, run.error_summary)
+        gone = []
+    doomed = confirmed + gone
+    for start in range(0, len(doomed), BATCH):
+        batch = doomed[start : start + BATCH]
+        run.deleted += model.objects.filter(arn__in=batch, deleted_at__isnull=True).update(deleted_at=timezone.now())

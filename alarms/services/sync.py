@@ -18,21 +18,23 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from alarms import aws
 from alarms.choices import SyncStatus
 from alarms.models import AWS_FIELDS, Alarm, AwsAccount, SyncRun
-from alarms.services.runs import account_access, sync_run_claim, sync_run_fail, sync_run_finish
+from alarms.services.runs import (
+    account_access,
+    sync_run_claim,
+    sync_run_fail,
+    sync_run_finish,
+    vanished_mark_deleted,
+)
 from portal.db import upsert_rows, without_commit_wait
 
 logger = logging.getLogger(__name__)
 
-# ``aws_hash`` of an alarm missing from AWS whose deletion waits for a confirming run. No digest equals
-# it, so an alarm that comes back is rewritten whole.
-HELD = "held-deletion"
 UPSERT_FIELDS = [name for name in AWS_FIELDS if name != "account"] + ["deleted_at", "actions_disabled_since"]
 # Catalog columns that take an AlarmRecord attribute of the same name.
 RECORD_FIELDS = ["arn", *(name for name in aws.AlarmRecord.__dataclass_fields__ if name in AWS_FIELDS)]
@@ -98,37 +100,10 @@ def alarms_apply_page(
             upsert_rows(Alarm, to_write, unique_field="arn", update_fields=UPSERT_FIELDS)
 
 
-def _hold_deletions(*, gone: list[str], live: int) -> bool:
-    """Too many alarms vanished at once to trust it: an account emptied by mistake, a listing cut
-    short. Keys with few alarms are exempt: there, most alarms going at once is an ordinary teardown,
-    a deletion is only a mark that the next sync seeing the alarm undoes, and the account and ARN checks
-    already stop a sync of the wrong place."""
-    if live < settings.OKAMI_SYNC_HOLD_MIN_ALARMS:
-        return False
-    return len(gone) > settings.OKAMI_SYNC_MAX_DELETE_SHARE * live
-
-
 def alarms_mark_deleted(*, run: SyncRun, existing: dict[str, ExistingAlarm], seen: set[str]) -> None:
-    """Mark live alarms AWS no longer has deleted, unless too many vanished at once: then hold them (see
-    HELD) and let the next run confirm. Alarms a previous run held and that are still missing are
-    deleted now."""
-    live = [arn for arn, known in existing.items() if not known.deleted]
-    confirmed = [arn for arn in live if arn not in seen and existing[arn].digest == HELD]
-    gone = [arn for arn in live if arn not in seen and existing[arn].digest != HELD]
-    if _hold_deletions(gone=gone, live=len(live)):
-        for start in range(0, len(gone), 500):
-            Alarm.objects.filter(arn__in=gone[start : start + 500]).update(aws_hash=HELD)
-        run.held_deletions = len(gone)
-        run.error_summary = (
-            f"{len(gone)} of {len(live)} alarms vanished from AWS at once; their deletion is held until the "
-            "next sync confirms they are gone"
-        )
-        logger.warning("%s/%s: %s", run.account.account_id, run.region, run.error_summary)
-        gone = []
-    doomed = confirmed + gone
-    for start in range(0, len(doomed), 500):
-        batch = doomed[start : start + 500]
-        run.deleted += Alarm.objects.filter(arn__in=batch, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    """Mark live alarms AWS no longer has deleted, or hold them when too many vanished at once."""
+    live = {arn: known.digest for arn, known in existing.items() if not known.deleted}
+    vanished_mark_deleted(run=run, model=Alarm, live=live, seen=seen, noun="alarms")
 
 
 def sync_alarms(*, account: AwsAccount, region: str, triggered_by: str = "manual") -> SyncRun | None:

@@ -16,7 +16,15 @@ from alarms.models import Alarm, AwsAccount, Resource, SyncRun
 from alarms.services import sync as sync_service
 from alarms.services.inventory import sync_resources
 from alarms.services.sync import sync_alarms
-from alarms.tests.local_estate import ACCOUNTS, EXTERNAL_ID, REGIONS, delete_alarm, put_alarm, register_accounts
+from alarms.tests.local_estate import (
+    ACCOUNTS,
+    EXTERNAL_ID,
+    REGIONS,
+    delete_alarm,
+    member,
+    put_alarm,
+    register_accounts,
+)
 from portal.localaws import MANAGEMENT_ACCOUNT, role_arn
 
 OTHER_ACCOUNT = "444444444444"
@@ -273,3 +281,21 @@ def test_a_run_whose_end_cannot_be_saved_is_reclaimed_by_the_next_one(six_alarms
         SyncStatus.FAILED,
         "interrupted",
     )
+
+
+@pytest.mark.django_db
+def test_resources_vanishing_at_once_are_held_like_alarms(local_aws):
+    sqs = aws.client("sqs", access=member(ACCOUNTS[0]), region=REGIONS[0])
+    urls = [sqs.create_queue(QueueName=f"orders-{i}")["QueueUrl"] for i in range(4)]
+    register_accounts()
+    account = AwsAccount.objects.get(account_id=ACCOUNTS[0])
+    assert sync_resources(account=account, region=REGIONS[0]).created == 4
+    for url in urls[:3]:
+        sqs.delete_queue(QueueUrl=url)
+
+    first = sync_resources(account=account, region=REGIONS[0])
+
+    assert (first.deleted, first.held_deletions) == (0, 3)
+    assert "3 of 4 resources vanished" in first.error_summary
+    assert Resource.objects.filter(deleted_at__isnull=True).count() == 4
+    assert sync_resources(account=account, region=REGIONS[0]).deleted == 3
