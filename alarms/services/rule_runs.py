@@ -21,18 +21,8 @@ from alarms.services.mapping import rule_preview, rules_apply
 logger = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 50
-RULE_FIELDS = (
-    "position",
-    "name",
-    "enabled",
-    "match",
-    "tag_key",
-    "pattern",
-    "set_service_id",
-    "set_team_id",
-    "service_from_value",
-    "team_from_value",
-)
+# What a preview keeps of the rule as submitted: every field a person edits (ids for service and team).
+RULE_FIELDS = tuple(f.attname for f in MappingRule._meta.concrete_fields if f.editable and not f.primary_key)
 
 
 def rules_run_in_worker() -> bool:
