@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import Count, Max
 
@@ -28,6 +30,8 @@ from alarms.services.links import LinkSummary, links_refresh
 from alarms.services.mapping import rules_apply
 from alarms.services.replacement import replacements_link
 from alarms.services.sync import sync_alarms
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,11 @@ def catalog_refresh(*, account: AwsAccount, region: str, triggered_by: str = "ma
         _remember(account, region, resources, alarms, inputs)
         return RefreshResult(resources, alarms, None, 0, skipped=True)
     links = links_refresh(account=account, region=region)
-    reassigned = rules_apply(account=account, region=region)
+    try:
+        reassigned = rules_apply(account=account, region=region)
+    except ValidationError as exc:  # the rules ran past their time limit: the synced catalog stands
+        logger.warning("rules of %s/%s not applied: %s", account.account_id, region, " ".join(exc.messages))
+        return RefreshResult(resources, alarms, links, 0)  # not remembered: the next refresh tries again
     _remember(account, region, resources, alarms, ownership_inputs_fingerprint())
     return RefreshResult(resources, alarms, links, reassigned)
 

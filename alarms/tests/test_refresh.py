@@ -5,6 +5,7 @@ import contextlib
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -164,3 +165,17 @@ def test_a_refresh_outside_a_transaction_lists_the_inventory_alongside_the_alarm
     assert result.resources.api_calls > 0
     alarm = Alarm.objects.get(name="search-query-Errors")
     assert (alarm.orphaned, alarm.service.slug) == (False, "search")
+
+
+def test_rules_past_their_time_limit_leave_the_synced_catalog_standing(local_aws, settings, monkeypatch):
+    put_alarm(ACCOUNTS[0], REGIONS[0], "orders-placeOrder-Errors")
+    register_accounts()
+
+    def too_long(**kwargs):
+        raise ValidationError({"pattern": "The rules took too long over the catalog; nothing changed."})
+
+    monkeypatch.setattr("alarms.services.refresh.rules_apply", too_long)
+    result = catalog_refresh(account=AwsAccount.objects.get(account_id=ACCOUNTS[0]), region=REGIONS[0])
+
+    assert not result.failed and result.reassigned == 0
+    assert Alarm.objects.filter(name="orders-placeOrder-Errors").exists()
