@@ -17,6 +17,7 @@ from alarms.services.audit import Change, audit_record
 
 BATCH = 500
 MAX_ALARMS = 10_000
+BULK_ASSIGN_ACTION = "alarm.bulk_assign"
 BULK_FIELDS = ("service", "owner_team", "tier", "signal_kind")
 
 
@@ -85,6 +86,6 @@ def alarms_bulk_assign(*, alarm_ids: list[int], actor, **values) -> int:
                 changes.append(Change(alarm_id=row["pk"], target=row["arn"], before=before, after=after))
             if changes:
                 Alarm.objects.filter(pk__in=[c.alarm_id for c in changes]).update(**columns)
-                audit_record(actor=actor, action="alarm.bulk_assign", changes=changes)
+                audit_record(actor=actor, action=BULK_ASSIGN_ACTION, changes=changes)
             changed_total += len(changes)
     return changed_total

@@ -9,6 +9,8 @@ from alarms.choices import AssignmentSource
 from alarms.models import GOVERNANCE_FIELDS, Alarm
 from alarms.services.audit import Change, audit_record
 
+GOVERNANCE_ACTION = "alarm.governance"  # the audit action of a person's change to one alarm
+
 
 def _snapshot(alarm: Alarm, fields: list[str]) -> dict:
     """Plain JSON values of the given governance fields (foreign keys by slug, readable in the audit)."""
@@ -41,7 +43,7 @@ def alarm_update_governance(*, alarm: Alarm, actor, **values) -> Alarm:
         locked.save(update_fields=changed)
         audit_record(
             actor=actor,
-            action="alarm.governance",
+            action=GOVERNANCE_ACTION,
             changes=[
                 Change(alarm_id=locked.pk, target=locked.arn, before=before, after=_snapshot(locked, list(before)))
             ],

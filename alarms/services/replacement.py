@@ -30,6 +30,8 @@ from django.db.models import Min
 from alarms.choices import AlarmType, AssignmentSource, SyncKind, SyncStatus
 from alarms.models import GOVERNANCE_FIELDS, Alarm, AuditEntry, AwsAccount, Service, SyncRun, Team
 from alarms.services.audit import Change, audit_record
+from alarms.services.bulk import BULK_ASSIGN_ACTION
+from alarms.services.governance import GOVERNANCE_ACTION
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ LOGICAL_ID_TAG = "aws:cloudformation:logical-id"
 FOREIGN_KEYS = {"service": Service, "owner_team": Team}
 SOURCES = {"service": "service_source", "owner_team": "owner_team_source"}
 # Audit actions by which a person sets governance: a field they set (even to empty) is never carried over.
-PERSON_ACTIONS = ("alarm.governance", "alarm.bulk_assign")
+PERSON_ACTIONS = (GOVERNANCE_ACTION, BULK_ASSIGN_ACTION)  # audit actions that record a person's choice
 CARRIED_FROM = "carried_from"
 MATCH_COLUMNS = (
     "pk",
