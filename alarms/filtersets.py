@@ -76,6 +76,13 @@ class AlarmFilterSet(django_filters.FilterSet):
         model = Alarm
         fields: list[str] = []
 
+    def problems(self) -> list[str]:
+        """Every invalid value and every unknown filter name: a selection that writes must use exactly the
+        filters the person saw, never fewer."""
+        invalid = [f"{name}: {' '.join(errors)}" for name, errors in self.errors.items()]
+        unknown = [f"{name}: not a filter" for name in self.data if name not in self.filters and name != "page"]
+        return invalid + unknown
+
     def filter_search(self, queryset, name, value):
         value = value.strip()
         if not value:

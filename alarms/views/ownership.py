@@ -44,9 +44,7 @@ def alarm_bulk_assign(request):
         filterset = AlarmFilterSet(
             QueryDict(request.POST.get("query", "")), queryset=selectors.alarm_list(), request=request
         )
-        problems = [f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()] + [
-            f"{name}: not a filter" for name in filterset.data if name not in filterset.filters and name != "page"
-        ]
+        problems = filterset.problems()
         if problems:
             messages.error(request, f"These filters are not valid ({'; '.join(problems)}); nothing was changed.")
             return redirect(back)
