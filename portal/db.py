@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import partial
+from itertools import count
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
+
+# Staging tables live until their transaction ends; a number keeps two in one transaction apart.
+_staging_numbers = count()
 
 
 def upsert_rows(
@@ -32,7 +37,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict]) -> int:
     """Plain INSERT of many rows given as ``{column: value}``, through the same fast path."""
     if not rows:
         return 0
-    return _execute(model, _as_lists(model, rows), "")
+    return _execute(model, _as_lists(model, rows), None)
 
 
 def _fields(model: type[models.Model]) -> list:
@@ -46,29 +51,50 @@ def _as_lists(model: type[models.Model], rows: Sequence[dict]) -> list[list]:
     return [[row[c] if c in row else defaults[c] for c in columns] for row in rows]
 
 
-def _execute(model: type[models.Model], rows: list[list], on_conflict: str) -> int:
-    """PostgreSQL gets all rows as one JSON document that it expands itself; SQLite one executemany."""
+def _execute(model: type[models.Model], rows: list[list], on_conflict: str | None) -> int:
+    """PostgreSQL takes the rows by COPY (an upsert through a staging table), SQLite by one executemany.
+    Only identifiers from the model's own metadata, quoted by the backend, go into the SQL text."""
     fields = _fields(model)
     connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
-    # Only identifiers from the model's own metadata, quoted by the backend, go into the SQL text.
+    if connection.vendor == "postgresql":
+        _copy_rows(connection, model, fields, rows, on_conflict)
+        return len(rows)
+    convert = [_sqlite_converter(f, connection) for f in fields]
+    prepared = [[c(v) if c else v for c, v in zip(convert, row, strict=True)] for row in rows]
+    placeholders = ", ".join(["%s"] * len(fields))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            names = [f.column for f in fields]
-            document = json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=_json)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608
-                f"FROM json_populate_recordset(NULL::{table}, %s::json) {on_conflict}",
-                [document],
-            )
-        else:
-            convert = [_sqlite_converter(f, connection) for f in fields]
-            prepared = [[c(v) if c else v for c, v in zip(convert, row, strict=True)] for row in rows]
-            placeholders = ", ".join(["%s"] * len(fields))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {on_conflict}", prepared)  # noqa: S608
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {on_conflict or ''}",  # noqa: S608
+            prepared,
+        )
     return len(rows)
+
+
+def _copy_rows(connection, model, fields: list, rows: list[list], on_conflict: str | None) -> None:
+    """COPY is the cheapest way into PostgreSQL, for the client and the server alike. COPY cannot resolve
+    conflicts, so an upsert copies into a staging table dropped with the statement's transaction and
+    inserts from there."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    as_json = [isinstance(f, models.JSONField) for f in fields]
+    with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
+        target = table
+        if on_conflict is not None:
+            target = quote(f"staging_{model._meta.db_table}_{next(_staging_numbers)}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "  # noqa: S608
+                f"SELECT {columns} FROM {table} WITH NO DATA"
+            )
+        with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([_json_text(v) if j and v is not None else v for j, v in zip(as_json, row, strict=True)])
+        if on_conflict is not None:
+            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target} {on_conflict}")  # noqa: S608
+            cursor.execute(f"DROP TABLE {target}")
 
 
 def without_commit_wait() -> None:
@@ -101,7 +127,18 @@ def _sqlite_converter(field, connection):
     return None
 
 
-def _json(value):
+def _json_default(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
     raise TypeError(f"cannot store {type(value).__name__} through a bulk insert")
+
+
+_dumps = partial(json.dumps, default=_json_default)
+
+
+def _json_text(value) -> str:
+    """A JSON column's value as COPY's text format takes it (the server parses it); dates as ISO strings.
+    Most are empty: those skip the encoder."""
+    if isinstance(value, dict | list) and not value:
+        return "{}" if isinstance(value, dict) else "[]"
+    return _dumps(value)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -122,8 +124,13 @@ def _syncs(account: AwsAccount, region: str, triggered_by: str) -> tuple[SyncRun
         return resources.result(), alarms
 
 
-def catalog_refresh(*, account: AwsAccount, region: str, triggered_by: str = "manual") -> RefreshResult:
-    resources, alarms = _syncs(account, region, triggered_by)
+def catalog_refresh(
+    *, account: AwsAccount, region: str, triggered_by: str = "manual", reading: AbstractContextManager | None = None
+) -> RefreshResult:
+    """``reading``, when given, is held while the key reads AWS (the syncs), not while it links and applies
+    the rules: see catalog_refresh_all."""
+    with reading or nullcontext():
+        resources, alarms = _syncs(account, region, triggered_by)
     if alarms is None or alarms.status != SyncStatus.SUCCEEDED:
         return RefreshResult(resources, alarms, None, 0)
     # Before links and rules: a replaced alarm's successor takes over its governance, then rules fill the rest.
@@ -145,15 +152,23 @@ def catalog_refresh(*, account: AwsAccount, region: str, triggered_by: str = "ma
 def catalog_refresh_all(
     *, targets: list[tuple[AwsAccount, str]], triggered_by: str, jobs: int = 1
 ) -> Iterator[RefreshResult]:
-    """Refresh many keys, ``jobs`` at a time, results in the order of ``targets``. Keys are independent:
-    while one waits for AWS another writes to the database, as the Celery workers' tasks do."""
-    if jobs <= 1 or len(targets) <= 1:
+    """Refresh many keys, ``jobs`` keys reading AWS at a time, results in the order of ``targets``.
+
+    Keys are independent: while one waits for AWS another writes to the database, as the Celery workers'
+    tasks do. Each of the ``jobs`` turns to read AWS is handed on as soon as a key's syncs are done, so the
+    next key's AWS calls overlap this key's links and rules, database work only: never more than ``jobs``
+    keys call AWS at once."""
+    if len(targets) <= 1 or connections["default"].in_atomic_block:  # other threads could not see its rows
         for account, region in targets:
             yield catalog_refresh(account=account, region=region, triggered_by=triggered_by)
         return
 
-    def refresh(target: tuple[AwsAccount, str]) -> RefreshResult:
-        return _own_connections(catalog_refresh, account=target[0], region=target[1], triggered_by=triggered_by)
+    reading = threading.BoundedSemaphore(max(jobs, 1))
 
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="refresh") as pool:
+    def refresh(target: tuple[AwsAccount, str]) -> RefreshResult:
+        return _own_connections(
+            catalog_refresh, account=target[0], region=target[1], triggered_by=triggered_by, reading=reading
+        )
+
+    with ThreadPoolExecutor(max_workers=max(jobs, 1) + 1, thread_name_prefix="refresh") as pool:
         yield from pool.map(refresh, targets)

@@ -2,6 +2,9 @@
 nothing and skips links and rules; anything links or rules read makes the next refresh run them."""
 
 import contextlib
+import io
+import threading
+import time
 
 import pytest
 from django.core.cache import cache
@@ -12,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from alarms.choices import RuleMatch
 from alarms.models import Alarm, AwsAccount, MappingRule, Service, Team
+from alarms.services import refresh as refresh_service
 from alarms.services.refresh import catalog_refresh
 from alarms.services.sync import sync_alarms
 from alarms.tests.local_estate import ACCOUNTS, REGIONS, put_alarm, register_accounts
@@ -124,6 +128,46 @@ def test_the_sync_command_refreshes_several_keys_at_a_time(local_aws, capsys):
     runs = [line.split()[:3] for line in capsys.readouterr().out.splitlines()[1:]]
     lines = [run for run in runs if run[2:] == ["alarms"]]
     assert lines == [[a, r, "alarms"] for a in ACCOUNTS for r in REGIONS]  # in the order of the keys
+    assert Alarm.objects.filter(deleted_at__isnull=True).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_no_more_than_jobs_keys_read_aws_at_once_while_the_next_reads_during_links_and_rules(
+    local_aws, monkeypatch, jobs
+):
+    """The next key's syncs start while a key links and applies its rules (database work only), but never
+    more than ``jobs`` keys are in their syncs at once."""
+    for account_id in ACCOUNTS:
+        for region in REGIONS:
+            put_alarm(account_id, region, "orders-placeOrder-Errors", tags={"service": "orders"})
+    register_accounts()
+    lock, reading, most, overlapped = threading.Lock(), [0], [0], []
+    syncs, links_refresh = refresh_service._syncs, refresh_service.links_refresh
+
+    def counted_syncs(*args):
+        with lock:
+            reading[0] += 1
+            most[0] = max(most[0], reading[0])
+        time.sleep(0.2)  # long enough for a second key to enter if the turn were not held
+        try:
+            return syncs(*args)
+        finally:
+            with lock:
+                reading[0] -= 1
+
+    def slow_links(**kwargs):
+        time.sleep(0.3)  # the next key reads meanwhile
+        with lock:
+            overlapped.append(reading[0])
+        return links_refresh(**kwargs)
+
+    monkeypatch.setattr(refresh_service, "_syncs", counted_syncs)
+    monkeypatch.setattr(refresh_service, "links_refresh", slow_links)
+    call_command("sync_aws", jobs=jobs, stdout=io.StringIO())
+
+    assert most[0] == jobs
+    assert any(overlapped)  # some key read AWS while another linked
     assert Alarm.objects.filter(deleted_at__isnull=True).count() == 4
 
 
