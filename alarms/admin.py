@@ -2,10 +2,47 @@
 accounts) is read-only here and changed through the portal's pages, API or commands. Deleting a team or a
 service goes through the catalog service, which hands their alarms back to the rules and audits it."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import render
 
-from alarms.models import Alarm, AuditEntry, AwsAccount, Resource, Service, SyncRun, Team
-from alarms.services.catalog import services_delete, teams_delete
+from alarms.models import Alarm, AuditEntry, AwsAccount, Resource, Service, ServiceAlias, SyncRun, Team, TeamAlias
+from alarms.services.catalog import services_delete, services_merge, teams_delete, teams_merge
+
+
+def merge_action(merge, noun: str):
+    """An admin action merging the selected services (or teams) into one chosen on a confirmation page."""
+
+    @admin.action(description=f"Merge the selected {noun}s into another {noun}")
+    def merge_selected(modeladmin, request, queryset):
+        if "confirm" not in request.POST:
+            return render(
+                request,
+                "admin/alarms/merge.html",
+                {
+                    **modeladmin.admin_site.each_context(request),
+                    "queryset": queryset,
+                    "targets": queryset.model.objects.exclude(pk__in=queryset).order_by("name"),
+                    "noun": noun,
+                    "action": "merge_selected",
+                },
+            )
+        into = queryset.model.objects.filter(pk=request.POST.get("into") or None).first()
+        try:
+            moved = sum(merge(source=source, into=into, actor=request.user) for source in queryset)
+        except ValidationError as exc:
+            modeladmin.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return None
+        modeladmin.message_user(request, f"Merged into {into.name}: {moved} alarms moved.")
+        return None
+
+    return merge_selected
+
+
+class AliasInline(admin.TabularInline):
+    extra = 0
+    fields = ("value", "created_at")
+    readonly_fields = ("created_at",)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,8 +58,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "chat_channel")
-    search_fields = ("name", "slug")
+    list_display = ("name", "slug", "chat_channel", "discovered_from", "first_seen_at")
+    search_fields = ("name", "slug", "aliases__value")
+    readonly_fields = ("discovered_from", "first_seen_at")
+    inlines = [type("TeamAliasInline", (AliasInline,), {"model": TeamAlias})]
+    actions = [merge_action(teams_merge, "team")]
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members",)
 
@@ -35,9 +75,12 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "team")
+    list_display = ("name", "slug", "team", "discovered_from", "first_seen_at")
     list_filter = ("team",)
-    search_fields = ("name", "slug")
+    search_fields = ("name", "slug", "aliases__value")
+    readonly_fields = ("discovered_from", "first_seen_at")
+    inlines = [type("ServiceAliasInline", (AliasInline,), {"model": ServiceAlias})]
+    actions = [merge_action(services_merge, "service")]
     prepopulated_fields = {"slug": ("name",)}
 
     def delete_model(self, request, obj):

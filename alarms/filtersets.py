@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Q
 
 from alarms.choices import AlarmState, AlarmType, ResourceKind, SignalKind, SyncStatus, Tier
-from alarms.models import HAS_PURPOSE, Alarm, AwsAccount, Resource, Service, SyncRun, Team
+from alarms.models import HAS_PURPOSE, SUGGESTION_PENDING, Alarm, AwsAccount, Resource, Service, SyncRun, Team
 
 DELETED_CHOICES = (("false", "Live only"), ("true", "Deleted only"), ("all", "Live and deleted"))
 
@@ -52,6 +52,7 @@ class AlarmFilterSet(django_filters.FilterSet):
     no_owner = YesNoFilter(field_name="owner_team", lookup_expr="isnull", label="No owner")
     mine = YesNoFilter(method="filter_mine", label="My teams")
     has_purpose = YesNoFilter(method="filter_has_purpose", label="Has a purpose")
+    suggested = YesNoFilter(method="filter_suggested", label="Suggestion waiting")
     orphaned = YesNoFilter(label="Orphaned")
     muted = YesNoFilter(field_name="actions_enabled", exclude=True, label="Actions disabled")
     arn = django_filters.CharFilter()
@@ -102,6 +103,11 @@ class AlarmFilterSet(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.filter(HAS_PURPOSE) if value else queryset.exclude(HAS_PURPOSE)
+
+    def filter_suggested(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(SUGGESTION_PENDING) if value else queryset.exclude(SUGGESTION_PENDING)
 
     def filter_deleted(self, queryset, name, value):
         if value == "true":

@@ -61,6 +61,9 @@ class BulkAssignForm(forms.Form):
     )
     tier = forms.ChoiceField(choices=[(UNCHANGED, "(unchanged)"), *Tier.choices], required=False)
     signal_kind = forms.ChoiceField(choices=[(UNCHANGED, "(unchanged)"), *SignalKind.choices], required=False)
+    accept_suggestions = forms.BooleanField(
+        required=False, label="Accept suggestions", help_text="Fill empty purpose, signal and tier from suggestions."
+    )
     # "Every alarm matching the filters": the number of alarms the person confirmed after seeing it.
     confirmed_count = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
@@ -68,8 +71,8 @@ class BulkAssignForm(forms.Form):
         data = super().clean()
         if data.get("scope") == "selected" and not data.get("alarms"):
             raise forms.ValidationError("Select at least one alarm.")
-        if not any(data.get(name) for name in ("service", "owner_team", "tier", "signal_kind")):
-            raise forms.ValidationError("Choose what to set.")
+        if not any(data.get(name) for name in ("service", "owner_team", "tier", "signal_kind", "accept_suggestions")):
+            raise forms.ValidationError("Choose what to set, or accept the suggestions.")
         return data
 
     def values(self) -> dict:
@@ -81,7 +84,8 @@ class BulkAssignForm(forms.Form):
 
     def values_as_posted(self) -> dict[str, str]:
         """The values to set as the form posts them (ids for service and team), for a confirmation step."""
-        return {name: getattr(value, "pk", value) for name, value in self.values().items()}
+        posted = {name: getattr(value, "pk", value) for name, value in self.values().items()}
+        return posted | ({"accept_suggestions": "on"} if self.cleaned_data.get("accept_suggestions") else {})
 
 
 class MappingRuleForm(forms.ModelForm):

@@ -34,12 +34,20 @@ class Team(models.Model):
     chat_channel = models.CharField(max_length=200, blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Discovery (alarms.services.discovery) creates teams and services from tag values; people may edit, merge
+    # or delete them like any other. Empty for what a person created.
+    discovered_from = models.CharField(max_length=300, blank=True, help_text="The tag that named it first.")
+    first_seen_at = models.DateTimeField(null=True, blank=True, help_text="When discovery first met it.")
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def discovered(self) -> bool:
+        return bool(self.discovered_from)
 
 
 class Service(models.Model):
@@ -50,12 +58,50 @@ class Service(models.Model):
     description = models.TextField(blank=True)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="services")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Discovery (alarms.services.discovery) creates teams and services from tag values; people may edit, merge
+    # or delete them like any other. Empty for what a person created.
+    discovered_from = models.CharField(max_length=300, blank=True, help_text="The tag that named it first.")
+    first_seen_at = models.DateTimeField(null=True, blank=True, help_text="When discovery first met it.")
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def discovered(self) -> bool:
+        return bool(self.discovered_from)
+
+
+class TagAlias(models.Model):
+    """A tag value as met in AWS (``Checkout``, ``checkout-svc``) that names a service or team, so that a rule
+    taking the service or team from a tag finds it by any of its spellings. An alias whose service or team was
+    deleted stays, pointing nowhere: discovery does not bring back what a person removed."""
+
+    value = models.CharField(max_length=256, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["value"]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ServiceAlias(TagAlias):
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="aliases")
+
+    class Meta(TagAlias.Meta):
+        verbose_name_plural = "service aliases"
+
+
+class TeamAlias(TagAlias):
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="aliases")
+
+    class Meta(TagAlias.Meta):
+        verbose_name_plural = "team aliases"
 
 
 class AwsAccount(models.Model):
@@ -155,6 +201,8 @@ GOVERNANCE_FIELDS = (
 # An alarm has a purpose when all three questions are answered; one definition for every count and filter.
 PURPOSE_FIELDS = ("purpose_detects", "purpose_customer_impact", "purpose_action")
 HAS_PURPOSE = Q(*(~Q(**{name: ""}) for name in PURPOSE_FIELDS))
+# A suggestion waiting for a person: the library suggests a purpose and the alarm has none yet.
+SUGGESTION_PENDING = ~Q(suggested_by="") & ~HAS_PURPOSE
 
 
 class Alarm(models.Model):
@@ -231,6 +279,15 @@ class Alarm(models.Model):
     runbook_url = models.URLField("runbook", max_length=1000, blank=True)
     signal_kind = models.CharField(max_length=16, choices=SignalKind.choices, blank=True)
     tier = models.CharField(max_length=16, choices=Tier.choices, blank=True)
+    # Suggested from what the alarm measures (alarms/data/metric_library.toml), written by the sync; shown
+    # beside the empty fields until a person accepts them (alarms.services.suggestions_accept).
+    suggested_detects = models.TextField(blank=True)
+    suggested_customer_impact = models.TextField(blank=True)
+    suggested_action = models.TextField(blank=True)
+    suggested_signal_kind = models.CharField(max_length=16, choices=SignalKind.choices, blank=True)
+    suggested_tier = models.CharField(max_length=16, choices=Tier.choices, blank=True)
+    suggested_by = models.CharField(max_length=64, blank=True, help_text="The metric library entry.")
+    suggestion_version = models.CharField(max_length=16, blank=True, help_text="The library it came from.")
     # Where service and owner came from: rules never override a manual assignment.
     service_source = models.CharField(max_length=8, choices=AssignmentSource.choices, blank=True)
     owner_team_source = models.CharField(max_length=8, choices=AssignmentSource.choices, blank=True)
@@ -255,6 +312,16 @@ class Alarm(models.Model):
     @property
     def has_purpose(self) -> bool:
         return all(getattr(self, name) for name in PURPOSE_FIELDS)
+
+    @property
+    def suggested_purpose(self) -> dict | None:
+        if not self.suggested_by:
+            return None
+        return {
+            "detects": self.suggested_detects,
+            "customer_impact": self.suggested_customer_impact,
+            "action": self.suggested_action,
+        }
 
     @property
     def is_deleted(self) -> bool:
@@ -379,6 +446,8 @@ class SyncRun(models.Model):
     held_deletions = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, help_text="Full error, for administrators (may name role ARNs).")
     error_summary = models.CharField(max_length=300, blank=True, help_text="What every user may see.")
+    # What the refresh of this key discovered: {"services": [slug], "teams": [slug], "skipped": [{key, value, reason}]}.
+    discovery = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -46,6 +46,27 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+TAG_KEY_RE = re.compile(r"^[\w.:/=+@ -]{1,128}$")  # what AWS accepts in a tag key
+
+
+def env_tag_keys(name: str, default: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Tag keys per kind, ``services=service,app;teams=team,owner``; a kind left out keeps its default."""
+    raw = env_str(name)
+    keys = {kind: list(values) for kind, values in default.items()}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        kind, _, values = part.partition("=")
+        kind = kind.strip()
+        if kind not in default or not _:
+            example = ";".join(f"{k}={','.join(v)}" for k, v in default.items())
+            raise ImproperlyConfigured(f"{name} must read like {example}, got {raw!r}")
+        listed = [v.strip() for v in values.split(",") if v.strip()]
+        bad = [v for v in listed if not TAG_KEY_RE.match(v)]
+        if bad:
+            raise ImproperlyConfigured(f"{name}: not tag keys: {', '.join(bad)}")
+        keys[kind] = listed
+    return keys
+
+
 RATE_RE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 
 

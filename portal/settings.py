@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import database_config, env_bool, env_int, env_list, env_rate, env_str
+from portal.env import database_config, env_bool, env_int, env_list, env_rate, env_str, env_tag_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("OKAMI_VAR_DIR") or BASE_DIR / "var")
@@ -241,6 +241,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # A field and its suggestion share one choice set, and so one schema name.
+    "ENUM_NAME_OVERRIDES": {"SignalKindEnum": "alarms.choices.SignalKind", "TierEnum": "alarms.choices.Tier"},
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
@@ -290,6 +292,14 @@ OKAMI_RULES_INLINE_MAX_ALARMS = env_int("OKAMI_RULES_INLINE_MAX_ALARMS", 5000)
 # (PostgreSQL; on SQLite each regular-expression match has its own short limit).
 OKAMI_RULE_PATTERN_MAX_LENGTH = env_int("OKAMI_RULE_PATTERN_MAX_LENGTH", 300)
 OKAMI_RULES_STATEMENT_TIMEOUT_MS = env_int("OKAMI_RULES_STATEMENT_TIMEOUT_MS", 120000)
+# Discovery: a sync creates a service or team for each new value of these tag keys (first key first), and
+# takes a service from the CloudFormation stack name when no service key names one. Off for catalogs kept
+# by hand. The default mapping rules (migration 0009) use the same keys.
+OKAMI_DISCOVERY = env_bool("OKAMI_DISCOVERY", True)
+OKAMI_DISCOVER_TAG_KEYS = env_tag_keys(
+    "OKAMI_DISCOVER_TAG_KEYS", {"services": ["service", "app"], "teams": ["team", "owner"]}
+)
+OKAMI_DISCOVER_STACK_TAG = env_str("OKAMI_DISCOVER_STACK_TAG", "aws:cloudformation:stack-name")
 # Page-level retries on throttling, on top of botocore's own adaptive retries.
 OKAMI_AWS_THROTTLE_RETRIES = env_int("OKAMI_AWS_THROTTLE_RETRIES", 5)
 OKAMI_AWS_THROTTLE_BACKOFF_SECONDS = float(env_str("OKAMI_AWS_THROTTLE_BACKOFF_SECONDS") or 1.0)

@@ -31,6 +31,7 @@ from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField, S
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+ROW_PREFIX = "row_"  # annotations of ``Meta.row_expressions``: a field computed in SQL from several columns
 DATETIME = "datetime"  # converter resolved per response: DRF renders in the time zone active at the time
 
 
@@ -54,6 +55,9 @@ class RowSerializer(serializers.ModelSerializer):
     @classmethod
     def rows(cls, queryset: QuerySet) -> QuerySet:
         """The queryset as the rows this serializer renders; filter, order and slice it as before."""
+        expressions = getattr(cls.Meta, "row_expressions", {})
+        if expressions:
+            queryset = queryset.annotate(**{ROW_PREFIX + name: e for name, e in expressions.items()})
         return queryset.values_list(*cls.plan().lookups)
 
     @classmethod
@@ -149,9 +153,14 @@ def _datetime_in(zone) -> Callable[[Any], str]:
 @cache
 def _compile(serializer_class: type[RowSerializer]) -> RowPlan:
     model = serializer_class.Meta.model
+    expressions = getattr(serializer_class.Meta, "row_expressions", {})
     names, lookups, converters = [], [], []
     for name, field in serializer_class().fields.items():
         if field.write_only:
+            continue
+        if name in expressions:  # its SQL gives what the field renders (the tests compare both)
+            names.append(name)
+            lookups.append(ROW_PREFIX + name)
             continue
         lookup, model_field = _lookup(model, serializer_class, name, field)
         names.append(name)

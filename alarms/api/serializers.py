@@ -1,30 +1,79 @@
 from functools import cached_property
 
+from django.db.models import JSONField, Q
+from django.db.models.expressions import Case, F, When
+from django.db.models.functions import JSONObject
 from rest_framework import serializers
 
 from alarms.api.rows import RowSerializer
 from alarms.choices import SignalKind, Tier
 from alarms.models import GOVERNANCE_FIELDS, Alarm, AwsAccount, MappingRule, Resource, RuleRun, Service, SyncRun, Team
 
+DISCOVERY_FIELDS = ["discovered", "discovered_from", "first_seen_at", "aliases"]
+
 
 class TeamSerializer(serializers.ModelSerializer):
     alarm_count = serializers.IntegerField(read_only=True)
     service_count = serializers.IntegerField(read_only=True)
     members = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+    discovered = serializers.BooleanField(read_only=True, help_text="Created by discovery from a tag value.")
+    aliases = serializers.SlugRelatedField(
+        slug_field="value", many=True, read_only=True, help_text="Tag values that name this team."
+    )
 
     class Meta:
         model = Team
-        fields = ["id", "slug", "name", "chat_channel", "members", "alarm_count", "service_count"]
+        fields = ["id", "slug", "name", "chat_channel", "members", "alarm_count", "service_count", *DISCOVERY_FIELDS]
 
 
 class ServiceSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     alarm_count = serializers.IntegerField(read_only=True)
     alarm_firing = serializers.IntegerField(read_only=True)
+    discovered = serializers.BooleanField(read_only=True, help_text="Created by discovery from a tag value.")
+    aliases = serializers.SlugRelatedField(
+        slug_field="value", many=True, read_only=True, help_text="Tag values that name this service."
+    )
 
     class Meta:
         model = Service
-        fields = ["id", "slug", "name", "description", "team", "alarm_count", "alarm_firing"]
+        fields = ["id", "slug", "name", "description", "team", "alarm_count", "alarm_firing", *DISCOVERY_FIELDS]
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.SlugField(help_text="Slug of the one to keep; this one is merged into it and deleted.")
+
+
+class AcceptSuggestionsSerializer(serializers.Serializer):
+    """Either alarm ids, or the list's filters with the number of alarms they selected when the caller looked
+    (a stale or invalid filter is refused, never widened)."""
+
+    alarms = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000, required=False
+    )
+    filters = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    confirmed_count = serializers.IntegerField(min_value=0, required=False)
+
+    def validate(self, attrs):
+        if ("alarms" in attrs) == ("filters" in attrs):
+            raise serializers.ValidationError("Give either alarms (ids) or filters, not both.")
+        if "filters" in attrs and "confirmed_count" not in attrs:
+            raise serializers.ValidationError({"confirmed_count": "Say how many alarms the filters selected."})
+        return attrs
+
+
+# The alarm's ``suggested_purpose`` property, in SQL: null without a suggestion.
+SUGGESTED_PURPOSE = Case(
+    When(
+        ~Q(suggested_by=""),
+        then=JSONObject(
+            detects=F("suggested_detects"),
+            customer_impact=F("suggested_customer_impact"),
+            action=F("suggested_action"),
+        ),
+    ),
+    output_field=JSONField(),
+)
 
 
 class AlarmSerializer(RowSerializer):
@@ -45,6 +94,11 @@ class AlarmSerializer(RowSerializer):
     )
     replaces = serializers.SlugRelatedField(
         slug_field="arn", read_only=True, allow_null=True, help_text="ARN of the alarm this one replaced, or null."
+    )
+    suggested_purpose = serializers.JSONField(
+        read_only=True,
+        help_text='{"detects", "customer_impact", "action"} suggested from the metric, or null; not accepted yet '
+        "where the purpose fields are empty.",
     )
 
     class Meta:
@@ -103,8 +157,12 @@ class AlarmSerializer(RowSerializer):
             "replaced_by",
             "replaces",
             "replacement_dismissed",
+            "suggested_purpose",
+            "suggested_signal_kind",
+            "suggested_tier",
         ]
         read_only_fields = fields
+        row_expressions = {"suggested_purpose": SUGGESTED_PURPOSE}
 
 
 class AlarmGovernanceSerializer(serializers.ModelSerializer):
@@ -291,6 +349,7 @@ class TeamCoverageSerializer(serializers.Serializer):
     services = serializers.IntegerField()
     services_covered = serializers.IntegerField()
     covered_pct = serializers.FloatField()
+    suggested = serializers.IntegerField(help_text="Alarms without a purpose that have one suggested.")
 
 
 class CoverageSerializer(serializers.Serializer):
@@ -300,6 +359,7 @@ class CoverageSerializer(serializers.Serializer):
     services = serializers.IntegerField()
     services_covered = serializers.IntegerField()
     covered_pct = serializers.FloatField()
+    suggested = serializers.IntegerField(help_text="Alarms without a purpose that have one suggested.")
     orphaned = serializers.IntegerField()
     no_actions = serializers.IntegerField()
     silent_topics = serializers.IntegerField()

@@ -1,6 +1,9 @@
 """API views: HTTP in, one selector or service call, serializer out."""
 
+from urllib.parse import urlencode
+
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -10,12 +13,14 @@ from rest_framework.views import APIView
 from alarms import selectors
 from alarms.api.rows import RowReadMixin
 from alarms.api.serializers import (
+    AcceptSuggestionsSerializer,
     AlarmGovernanceSerializer,
     AlarmSerializer,
     AwsAccountSerializer,
     BulkAssignSerializer,
     CoverageSerializer,
     MappingRuleSerializer,
+    MergeSerializer,
     ResourceSerializer,
     RulePreviewSerializer,
     RuleRunSerializer,
@@ -29,23 +34,44 @@ from alarms.permissions import CanEditGovernance
 from alarms.selectors.coverage import coverage_estate
 from alarms.services.accounts import aws_account_register
 from alarms.services.bulk import alarms_bulk_assign
+from alarms.services.catalog import services_merge, teams_merge
 from alarms.services.governance import alarm_update_governance
 from alarms.services.mapping import mapping_rule_delete, mapping_rule_save, rule_preview, rules_apply
 from alarms.services.rule_runs import rule_run_request, rules_run_in_worker
+from alarms.services.suggested_purpose import MAX_ALARMS as MAX_SUGGESTIONS
+from alarms.services.suggested_purpose import alarms_accept_suggestions
 
 
-class TeamViewSet(viewsets.ReadOnlyModelViewSet):
+class MergeMixin:
+    """``POST …/{slug}/merge/`` with ``{"into": slug}`` (administrators): see alarms.services.catalog."""
+
+    merge_service = None
+
+    @extend_schema(request=MergeSerializer, responses={200: {"type": "object"}})
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    def merge(self, request, slug=None):
+        source = self.get_object()
+        serializer = MergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        into = type(source).objects.filter(slug=serializer.validated_data["into"]).first()
+        moved = type(self).merge_service(source=source, into=into, actor=request.user)
+        return Response({"merged": source.slug, "into": into.slug, "alarms_moved": moved})
+
+
+class TeamViewSet(MergeMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = TeamSerializer
     lookup_field = "slug"
+    merge_service = staticmethod(teams_merge)
 
     def get_queryset(self):
         return selectors.team_list().order_by("name")
 
 
-class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
+class ServiceViewSet(MergeMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilterSet
     lookup_field = "slug"
+    merge_service = staticmethod(services_merge)
 
     def get_queryset(self):
         return selectors.service_list().order_by("name")
@@ -86,6 +112,33 @@ class AlarmViewSet(RowReadMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModel
         values = dict(serializer.validated_data)
         alarm_ids = values.pop("alarms")
         return Response({"changed": alarms_bulk_assign(alarm_ids=alarm_ids, actor=request.user, **values)})
+
+    @extend_schema(
+        request=AcceptSuggestionsSerializer,
+        responses={200: {"type": "object", "properties": {"accepted": {"type": "integer"}}}},
+    )
+    @action(detail=False, methods=["post"], url_path="accept-suggestions")
+    def accept_suggestions(self, request):
+        """Fill the empty purpose, signal kind and tier of many alarms from their suggestions (audited)."""
+        serializer = AcceptSuggestionsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "alarms" in data:
+            return Response({"accepted": alarms_accept_suggestions(alarm_ids=data["alarms"], actor=request.user)})
+        filterset = AlarmFilterSet(QueryDict(urlencode(data["filters"])), queryset=self.get_queryset(), request=request)
+        problems = filterset.problems()
+        if problems:
+            return Response({"detail": "Invalid filters; nothing changed.", "errors": {"filters": problems}}, 400)
+        ids = list(filterset.qs.order_by().values_list("id", flat=True)[: MAX_SUGGESTIONS + 1])
+        if len(ids) != data["confirmed_count"]:
+            return Response(
+                {
+                    "detail": f"The filters select {len(ids)} alarms, not {data['confirmed_count']}: nothing changed.",
+                    "errors": {"confirmed_count": [str(len(ids))]},
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response({"accepted": alarms_accept_suggestions(alarm_ids=ids, actor=request.user)})
 
     def update(self, request, *args, **kwargs):
         if not kwargs.get("partial"):

@@ -31,14 +31,18 @@ def alarm_audit(*, alarm: Alarm, limit: int = 50) -> list[AuditEntry]:
 
 
 def service_list() -> QuerySet[Service]:
-    return Service.objects.select_related("team").annotate(
-        alarm_count=Count("alarms", filter=Q(alarms__deleted_at__isnull=True)),
-        alarm_firing=Count("alarms", filter=Q(alarms__deleted_at__isnull=True, alarms__state=AlarmState.ALARM)),
+    return (
+        Service.objects.select_related("team")
+        .prefetch_related("aliases")
+        .annotate(
+            alarm_count=Count("alarms", filter=Q(alarms__deleted_at__isnull=True)),
+            alarm_firing=Count("alarms", filter=Q(alarms__deleted_at__isnull=True, alarms__state=AlarmState.ALARM)),
+        )
     )
 
 
 def team_list() -> QuerySet[Team]:
-    return Team.objects.prefetch_related("members").annotate(
+    return Team.objects.prefetch_related("members", "aliases").annotate(
         alarm_count=Count("alarms", filter=Q(alarms__deleted_at__isnull=True)),
         service_count=Count("services", distinct=True),
     )

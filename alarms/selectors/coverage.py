@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
 
 from alarms.choices import ResourceKind, SignalKind, Tier
-from alarms.models import HAS_PURPOSE, Alarm, Resource, Service, Team
+from alarms.models import HAS_PURPOSE, SUGGESTION_PENDING, Alarm, Resource, Service, Team
 
 LIVE = Q(deleted_at__isnull=True)
 
@@ -43,6 +43,7 @@ class TeamCoverage:
     alarms: int
     owned: int
     with_purpose: int
+    suggested: int
     services: int
     services_covered: int
 
@@ -66,6 +67,8 @@ class EstateCoverage:
     with_purpose: int
     services: int
     services_covered: int
+    # Without a purpose, but with one suggested from the metric: accepting it is one click away.
+    suggested: int
     orphaned: int
     no_actions: int
     silent_topics: int
@@ -111,7 +114,10 @@ def coverage_estate() -> EstateCoverage:
     silent = silent_topic_arns()
     rows = (
         Alarm.objects.filter(LIVE)
-        .annotate(purposeful=ExpressionWrapper(HAS_PURPOSE, BooleanField()))
+        .annotate(
+            purposeful=ExpressionWrapper(HAS_PURPOSE, BooleanField()),
+            pending=ExpressionWrapper(SUGGESTION_PENDING, BooleanField()),
+        )
         .values_list(
             "service_id",
             "owner_team_id",
@@ -121,17 +127,19 @@ def coverage_estate() -> EstateCoverage:
             "signal_kind",
             "tier",
             "purposeful",
+            "pending",
         )
     )
     by_service: dict[int | None, Counter] = defaultdict(Counter)
     by_team: dict[int | None, Counter] = defaultdict(Counter)
     totals: Counter = Counter()
     service_team = dict(Service.objects.values_list("id", "team_id"))
-    for service_id, team_id, actions, enabled, orphaned, signal, tier, purposeful in rows:
+    for service_id, team_id, actions, enabled, orphaned, signal, tier, purposeful, pending in rows:
         figures = Counter(
             alarms=1,
             owned=team_id is not None,
             with_purpose=bool(purposeful),
+            suggested=bool(pending),
             orphaned=orphaned,
             no_actions=not actions,
             silent_topics=bool(actions) and all(a in silent for a in actions),
@@ -178,6 +186,7 @@ def coverage_estate() -> EstateCoverage:
                 alarms=figures["alarms"],
                 owned=figures["owned"],
                 with_purpose=figures["with_purpose"],
+                suggested=figures["suggested"],
                 services=len(team_services),
                 services_covered=sum(s.covered for s in team_services),
             )
@@ -188,6 +197,7 @@ def coverage_estate() -> EstateCoverage:
         with_purpose=totals["with_purpose"],
         services=len(services),
         services_covered=sum(s.covered for s in services),
+        suggested=totals["suggested"],
         orphaned=totals["orphaned"],
         no_actions=totals["no_actions"],
         silent_topics=totals["silent_topics"],

@@ -19,10 +19,11 @@ class Change:
     after: dict
 
 
-def audit_record(*, actor, action: str, changes: Iterable[Change]) -> int:
-    """Write one audit entry per change, all with the same timestamp, in one statement."""
+def audit_record(*, actor, action: str, changes: Iterable[Change], system: str = "system") -> int:
+    """Write one audit entry per change, all with the same timestamp, in one statement. Without an actor the
+    entry names the part of the system that made the change (``system``)."""
     at = timezone.now()
-    actor_name = getattr(actor, "get_username", lambda: "system")() if actor else "system"
+    actor_name = getattr(actor, "get_username", lambda: system)() if actor else system
     actor_id = actor.pk if actor is not None and actor.pk else None
     rows = [
         {

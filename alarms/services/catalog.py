@@ -1,4 +1,8 @@
-"""Services and teams removed without stranding anything that named them.
+"""Services and teams removed or merged without stranding anything that named them.
+
+Merging one service (or team) into another moves everything that named it (alarms, resources, rules, the
+aliases tag values reach it by, and for a team its services and members), adds its slug as an alias of the
+one kept so that its tag value keeps matching, audits each alarm moved, and deletes it.
 
 Deleting a service or a team hands every alarm assigned to it back to the mapping rules (its assignment is
 cleared and its source reset, manual or not: the value a person chose no longer exists), disables the rules
@@ -10,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
 from alarms.choices import AssignmentSource
-from alarms.models import Alarm, MappingRule, RuleRun, Service, Team
+from alarms.models import Alarm, MappingRule, Resource, RuleRun, Service, ServiceAlias, Team, TeamAlias
 from alarms.services.audit import Change, audit_record
 from alarms.services.mapping import rule_snapshot, rules_apply
 from alarms.services.rule_runs import rule_run_request, rules_run_in_worker
@@ -108,3 +113,66 @@ def _reassign(actor) -> None:
         rule_run_request(kind=RuleRun.Kind.APPLY, actor=actor)
     else:
         rules_apply(actor=actor)
+
+
+def services_merge(*, source: Service, into: Service, actor) -> int:
+    """Merge ``source`` into ``into``; returns how many alarms moved."""
+    _refuse_self_merge(source, into, "service")
+    with transaction.atomic():
+        moved = _merge(source, into, actor, field="service", rule_field="set_service", alias_model=ServiceAlias)
+        if into.team_id is None and source.team_id is not None:
+            Service.objects.filter(pk=into.pk).update(team=source.team_id)
+        _delete_merged(source, into, actor, kind="service")
+    return moved
+
+
+def teams_merge(*, source: Team, into: Team, actor) -> int:
+    """Merge team ``source`` into ``into``: alarms, resources, services, rules, aliases and members move."""
+    _refuse_self_merge(source, into, "team")
+    with transaction.atomic():
+        moved = _merge(source, into, actor, field="owner_team", rule_field="set_team", alias_model=TeamAlias)
+        Service.objects.filter(team=source).update(team=into)
+        into.members.add(*source.members.all())
+        if not into.chat_channel and source.chat_channel:
+            Team.objects.filter(pk=into.pk).update(chat_channel=source.chat_channel)
+        _delete_merged(source, into, actor, kind="team")
+    return moved
+
+
+def _refuse_self_merge(source, into, kind: str) -> None:
+    if source is None or into is None or source.pk is None or into.pk is None:
+        raise ValidationError({"into": f"Name an existing {kind} to merge into."})
+    if source.pk == into.pk:
+        raise ValidationError({"into": f"A {kind} cannot be merged into itself."})
+
+
+def _merge(source, into, actor, *, field: str, rule_field: str, alias_model) -> int:
+    model = type(source)
+    list(model.objects.select_for_update().filter(pk__in=sorted([source.pk, into.pk])))
+    alarms = list(Alarm.objects.select_for_update().filter(**{field: source}).order_by("pk").values("pk", "arn"))
+    Alarm.objects.filter(pk__in=[a["pk"] for a in alarms]).update(**{field: into})
+    audit_record(
+        actor=actor,
+        action=f"alarm.{model._meta.model_name}_merged",
+        changes=[
+            Change(alarm_id=a["pk"], target=a["arn"], before={field: source.slug}, after={field: into.slug})
+            for a in alarms
+        ],
+    )
+    Resource.objects.filter(**{field: source}).update(**{field: into})
+    MappingRule.objects.filter(**{rule_field: source}).update(**{rule_field: into})
+    kind = model._meta.model_name
+    alias_model.objects.filter(**{kind: source}).update(**{kind: into})
+    alias_model.objects.update_or_create(value=source.slug, defaults={kind: into})
+    return len(alarms)
+
+
+def _delete_merged(source, into, actor, *, kind: str) -> None:
+    audit_record(
+        actor=actor,
+        action=f"{kind}.merge",
+        changes=[
+            Change(alarm_id=None, target=f"{kind}:{source.slug}", before=_snapshot(source), after={"into": into.slug})
+        ],
+    )
+    source.delete()

@@ -1,4 +1,5 @@
-"""One (account, region) brought up to date: inventory, alarms, links, then ownership by the rules.
+"""One (account, region) brought up to date: inventory, alarms, discovery of new services and teams, links,
+then ownership by the rules.
 
 The order matters: links need both resources and alarms, and rules read the links (alarms without tags
 inherit their resource's tags).
@@ -27,10 +28,12 @@ from django.db.models import Count, Max
 
 from alarms.choices import SyncStatus
 from alarms.models import AuditEntry, AwsAccount, MappingRule, Service, SyncRun, Team
+from alarms.services.discovery import catalog_discover
 from alarms.services.inventory import sync_resources
 from alarms.services.links import LinkSummary, links_refresh
 from alarms.services.mapping import rules_apply
 from alarms.services.replacement import replacements_link
+from alarms.services.suggested_purpose import suggestions_refresh
 from alarms.services.sync import sync_alarms
 
 logger = logging.getLogger(__name__)
@@ -135,10 +138,15 @@ def catalog_refresh(
         return RefreshResult(resources, alarms, None, 0)
     # Before links and rules: a replaced alarm's successor takes over its governance, then rules fill the rest.
     replacements_link(account=account, region=region)
+    suggestions_refresh(account=account, region=region)  # after a new metric library; one query otherwise
     inputs = _unchanged_inputs(account, region, resources, alarms)
     if inputs:
         _remember(account, region, resources, alarms, inputs)
         return RefreshResult(resources, alarms, None, 0, skipped=True)
+    discovered = catalog_discover(account=account, region=region)
+    if discovered.as_json():
+        alarms.discovery = discovered.as_json()
+        alarms.save(update_fields=["discovery"])
     links = links_refresh(account=account, region=region)
     try:
         reassigned = rules_apply(account=account, region=region)

@@ -32,6 +32,7 @@ from alarms.models import GOVERNANCE_FIELDS, Alarm, AuditEntry, AwsAccount, Serv
 from alarms.services.audit import Change, audit_record
 from alarms.services.bulk import BULK_ASSIGN_ACTION
 from alarms.services.governance import GOVERNANCE_ACTION
+from alarms.services.suggested_purpose import ACCEPT_ACTION
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ LOGICAL_ID_TAG = "aws:cloudformation:logical-id"
 FOREIGN_KEYS = {"service": Service, "owner_team": Team}
 SOURCES = {"service": "service_source", "owner_team": "owner_team_source"}
 # Audit actions by which a person sets governance: a field they set (even to empty) is never carried over.
-PERSON_ACTIONS = (GOVERNANCE_ACTION, BULK_ASSIGN_ACTION)  # audit actions that record a person's choice
+PERSON_ACTIONS = (GOVERNANCE_ACTION, BULK_ASSIGN_ACTION, ACCEPT_ACTION)  # audit actions of a person's choice
 CARRIED_FROM = "carried_from"
 MATCH_COLUMNS = (
     "pk",

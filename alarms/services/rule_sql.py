@@ -6,8 +6,10 @@ service or team that does not exist yields NULL, so the next rule gets its chanc
 first rule that matches *and* resolves, which is the rule order's meaning. The owner falls back to the
 team of the alarm's (new) service.
 
-Rows are read from ``base``: live alarms (or resources) with their *effective tags*: their own, or, for an
-alarm with none, those of the first live resource it watches. PostgreSQL and SQLite differ only in JSON
+Rows are read from ``base``: live alarms (or resources) with their *effective tags*: for an alarm, the tags
+of the first live resource it watches with its own tags over them (an alarm a stack tagged only with
+``aws:cloudformation:*`` still takes its function's ``service`` tag). A rule taking the service or team from
+a value finds it by slug or by alias (``ServiceAlias``, ``TeamAlias``). PostgreSQL and SQLite differ only in JSON
 access and regular expressions; SQLite's REGEXP runs the pattern in Python (``rule_regex``, time-limited)
 and PostgreSQL runs the same patterns as POSIX AREs, with named groups turned into numbered ones.
 """
@@ -65,6 +67,10 @@ class Dialect:
         if self.postgres:
             return Fragment(f"({column} ->> %s)", (key,))
         return Fragment(f"json_extract({column}, %s)", ('$."' + key.replace('"', '""') + '"',))
+
+    def merge_tags(self, base: str, own: str) -> str:
+        """``base`` tags with ``own`` tags over them (same key: own wins)."""
+        return f"({base} || {own})" if self.postgres else f"json_patch({base}, {own})"
 
     @property
     def empty_tags(self) -> str:
@@ -126,6 +132,7 @@ def _field_expression(rules, field: str, dialect: Dialect) -> Fragment:
     if len(rules) >= RULE_SLOTS:
         raise ValueError(f"at most {RULE_SLOTS - 1} enabled rules")
     table = "alarms_service" if field == "service" else "alarms_team"
+    alias_table = "alarms_servicealias" if field == "service" else "alarms_teamalias"
     parts, params = [], []
     for number, rule in enumerate(rules, start=1):
         fixed = rule.set_service_id if field == "service" else rule.set_team_id
@@ -138,11 +145,14 @@ def _field_expression(rules, field: str, dialect: Dialect) -> Fragment:
             params += [*match.params, fixed * RULE_SLOTS + number]
         else:
             value = _value(rule, field, dialect)
+            # The service or team whose slug is the value, else the one the value is an alias of.
             parts.append(
-                f"CASE WHEN {match.sql} THEN "
-                f"(SELECT x.id * {RULE_SLOTS} + {number} FROM {table} x WHERE x.slug = {value.sql}) END"
+                f"CASE WHEN {match.sql} THEN COALESCE("
+                f"(SELECT x.id * {RULE_SLOTS} + {number} FROM {table} x WHERE x.slug = {value.sql}), "
+                f"(SELECT y.{field}_id * {RULE_SLOTS} + {number} FROM {alias_table} y WHERE y.value = {value.sql})"
+                ") END"
             )
-            params += [*match.params, *value.params]
+            params += [*match.params, *value.params, *value.params]
     if not parts:
         return Fragment("CAST(NULL AS BIGINT)")  # typed, or PostgreSQL makes a CTE column of it text
     if len(parts) == 1:
@@ -152,13 +162,13 @@ def _field_expression(rules, field: str, dialect: Dialect) -> Fragment:
 
 def _alarm_base(dialect: Dialect, scope_sql: str) -> str:
     empty = dialect.empty_tags
+    inherited = f"""COALESCE(
+                   (SELECT r.tags FROM alarms_alarm_resources l JOIN alarms_resource r ON r.id = l.resource_id
+                     WHERE l.alarm_id = a.id AND r.deleted_at IS NULL ORDER BY r.id LIMIT 1), {empty})"""
     return f"""
         SELECT a.id, a.arn, a.name, acc.account_id AS account_ref,
                a.service_id, a.service_source, a.owner_team_id, a.owner_team_source,
-               CASE WHEN a.tags = {empty} THEN COALESCE(
-                   (SELECT r.tags FROM alarms_alarm_resources l JOIN alarms_resource r ON r.id = l.resource_id
-                     WHERE l.alarm_id = a.id AND r.deleted_at IS NULL ORDER BY r.id LIMIT 1), {empty})
-               ELSE a.tags END AS etags
+               {dialect.merge_tags(inherited, "a.tags")} AS etags
         FROM alarms_alarm a JOIN alarms_awsaccount acc ON acc.id = a.account_id
         WHERE a.deleted_at IS NULL {scope_sql}"""
 

@@ -31,11 +31,17 @@ from alarms.services.runs import (
     sync_run_finish,
     vanished_mark_deleted,
 )
+from alarms.services.suggested_purpose import SUGGESTION_FIELDS, suggestion_columns
 from portal.db import upsert_rows, without_commit_wait
 
 logger = logging.getLogger(__name__)
 
-UPSERT_FIELDS = [name for name in AWS_FIELDS if name != "account"] + ["deleted_at", "actions_disabled_since"]
+UPSERT_FIELDS = [
+    *(name for name in AWS_FIELDS if name != "account"),
+    "deleted_at",
+    "actions_disabled_since",
+    *SUGGESTION_FIELDS,
+]
 # Catalog columns that take an AlarmRecord attribute of the same name.
 RECORD_FIELDS = ["arn", *(name for name in aws.AlarmRecord.__dataclass_fields__ if name in AWS_FIELDS)]
 
@@ -64,6 +70,7 @@ def _alarm_row(
         aws_hash=listed.digest,
         first_seen_at=now,
         deleted_at=None,
+        **suggestion_columns(record),
     )
     return row
 

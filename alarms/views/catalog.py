@@ -10,11 +10,13 @@ from django.views.decorators.http import require_POST
 from alarms import selectors
 from alarms.filtersets import AlarmFilterSet, SyncRunFilterSet
 from alarms.forms import AlarmGovernanceForm, BulkAssignForm
-from alarms.models import Alarm
+from alarms.models import Alarm, Service
 from alarms.permissions import can_edit_governance
 from alarms.selectors.replacement import replacement_chain
+from alarms.services.catalog import services_merge
 from alarms.services.governance import alarm_update_governance
 from alarms.services.replacement import replacement_unlink
+from alarms.services.suggested_purpose import alarms_accept_suggestions
 from alarms.tasks import enqueue_sync
 
 PAGE_SIZE = 50
@@ -95,6 +97,19 @@ def alarm_replacement_unlink(request, pk: int):
     return redirect("alarm-detail", pk=successor_id if back == str(successor_id) else pk)
 
 
+@require_POST
+def alarm_accept_suggestion(request, pk: int):
+    """Fill the alarm's empty purpose, signal kind and tier from its suggestion."""
+    if not can_edit_governance(request.user):
+        raise PermissionDenied("You need the permission to change alarm governance.")
+    alarm = get_object_or_404(Alarm, pk=pk, deleted_at__isnull=True)
+    if alarms_accept_suggestions(alarm_ids=[alarm.pk], actor=request.user):
+        messages.success(request, "Suggestion accepted: edit it to make it yours.")
+    else:
+        messages.info(request, "Nothing to accept: every suggested field is filled already.")
+    return redirect("alarm-detail", pk=pk)
+
+
 def alarm_governance(request, pk: int):
     if not can_edit_governance(request.user):
         raise PermissionDenied("You need the permission to change alarm governance.")
@@ -115,11 +130,28 @@ def service_list(request):
 def service_detail(request, slug: str):
     service = get_object_or_404(selectors.service_list(), slug=slug)
     alarms = selectors.alarm_list().filter(service=service, deleted_at__isnull=True).order_by("state", "name")
+    targets = Service.objects.exclude(pk=service.pk).order_by("name") if request.user.is_staff else None
     return render(
         request,
         "alarms/service_detail.html",
-        {"service": service, "page": _page(request, alarms)},
+        {"service": service, "page": _page(request, alarms), "merge_targets": targets},
     )
+
+
+@require_POST
+def service_merge(request, slug: str):
+    """Merge this service into another (staff): alarms, rules and tag values move, then it is deleted."""
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff can merge services.")
+    source = get_object_or_404(Service, slug=slug)
+    into = Service.objects.filter(slug=request.POST.get("into", "")).first()
+    try:
+        moved = services_merge(source=source, into=into, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("service-detail", slug=slug)
+    messages.success(request, f"Merged {source.name} into {into.name}: {moved} alarms moved.")
+    return redirect("service-detail", slug=into.slug)
 
 
 def sync_run_list(request):

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -21,6 +22,7 @@ from alarms.services.mapping import (
     rules_apply,
 )
 from alarms.services.rule_runs import PREVIEW_ROWS, rule_run_lost, rule_run_request, rules_run_in_worker
+from alarms.services.suggested_purpose import alarms_accept_suggestions
 
 CONFIRM_SAMPLE = 20
 
@@ -68,11 +70,19 @@ def alarm_bulk_assign(request):
     else:
         ids = [alarm.pk for alarm in form.cleaned_data["alarms"]]
     try:
-        changed = alarms_bulk_assign(alarm_ids=ids, actor=request.user, **form.values())
+        with transaction.atomic():
+            changed = alarms_bulk_assign(alarm_ids=ids, actor=request.user, **form.values()) if form.values() else 0
+            accepted = (
+                alarms_accept_suggestions(alarm_ids=ids, actor=request.user)
+                if form.cleaned_data.get("accept_suggestions")
+                else None
+            )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(back)
-    messages.success(request, f"Updated {changed} of {len(ids)} alarms.")
+    done = [f"updated {changed} of {len(ids)} alarms"] if form.values() else []
+    done += [f"accepted the suggestions of {accepted} of {len(ids)} alarms"] if accepted is not None else []
+    messages.success(request, "; ".join(done).capitalize() + ".")
     return redirect(back)
 
 

@@ -1,0 +1,192 @@
+"""Discovery against the local AWS: a fresh install (no services, teams or rules of its own beyond the
+defaults migrate creates) syncs a tagged estate and comes out owned."""
+
+import importlib
+
+import pytest
+from django.apps import apps as django_apps
+from django.core.exceptions import ValidationError
+
+from alarms.models import Alarm, AuditEntry, AwsAccount, MappingRule, Service, ServiceAlias, SyncRun, Team
+from alarms.services.catalog import services_delete, services_merge, teams_merge
+from alarms.services.discovery import discovery_slug
+from alarms.services.governance import alarm_update_governance
+from alarms.services.refresh import catalog_refresh
+from alarms.tests.local_estate import ACCOUNTS, REGIONS, put_alarm, register_accounts
+
+pytestmark = pytest.mark.django_db
+default_rules_migration = importlib.import_module("alarms.migrations.0009_default_tag_rules")
+
+
+@pytest.fixture(autouse=True)
+def default_rules(db):
+    """The rules migrate creates (a test database emptied by an earlier transactional test lost them)."""
+    MappingRule.objects.all().delete()
+    default_rules_migration.create(django_apps, None)
+
+
+def refresh():
+    account = AwsAccount.objects.get(account_id=ACCOUNTS[0])
+    return catalog_refresh(account=account, region=REGIONS[0])
+
+
+def live(name) -> Alarm:
+    return Alarm.objects.select_related("service", "owner_team").get(name=name, deleted_at__isnull=True)
+
+
+@pytest.fixture
+def estate(local_aws):
+    """Mixed-case and aliased values, as teams really tag: one service spelt three ways, two tag keys."""
+    put_alarm(ACCOUNTS[0], REGIONS[0], "checkout-pay-Errors", tags={"service": "Checkout", "team": "Payments"})
+    put_alarm(ACCOUNTS[0], REGIONS[0], "checkout-refund-Errors", tags={"service": "checkout", "team": "payments"})
+    put_alarm(ACCOUNTS[0], REGIONS[0], "checkout-quote-Errors", tags={"app": "checkout-svc", "owner": "payments"})
+    put_alarm(ACCOUNTS[0], REGIONS[0], "search-query-Errors", tags={"service": "search", "team": "discovery"})
+    put_alarm(ACCOUNTS[0], REGIONS[0], "search-index-Errors", tags={"service": "search", "team": "discovery"})
+    put_alarm(ACCOUNTS[0], REGIONS[0], "search-suggest-Errors", tags={"service": "search", "team": "payments"})
+    put_alarm(ACCOUNTS[0], REGIONS[0], "legacy-cron-Errors", tags={"aws:cloudformation:stack-name": "legacy-jobs"})
+    put_alarm(ACCOUNTS[0], REGIONS[0], "untagged-Errors")
+    register_accounts()
+
+
+def test_a_fresh_install_has_the_default_tag_rules_and_an_existing_one_keeps_its_own():
+    rules = list(MappingRule.objects.values_list("tag_key", "service_from_value", "team_from_value", "enabled"))
+    assert rules == [
+        ("service", True, False, True),
+        ("app", True, False, True),
+        ("team", False, True, True),
+        ("owner", False, True, True),
+        ("aws:cloudformation:stack-name", True, False, True),
+    ]
+    MappingRule.objects.exclude(tag_key="team").delete()
+    default_rules_migration.create(django_apps, None)
+    assert MappingRule.objects.count() == 1
+
+
+def test_a_first_sync_discovers_services_and_teams_and_owns_the_tagged_alarms(estate):
+    result = refresh()
+
+    assert sorted(Service.objects.values_list("slug", flat=True)) == [
+        "checkout",
+        "checkout-svc",
+        "legacy-jobs",
+        "search",
+    ]
+    assert sorted(Team.objects.values_list("slug", flat=True)) == ["discovery", "payments"]
+    checkout = Service.objects.get(slug="checkout")
+    assert checkout.discovered and checkout.first_seen_at is not None
+    assert "111111111111/eu-west-1" in checkout.discovered_from
+    assert sorted(checkout.aliases.values_list("value", flat=True)) == ["Checkout", "checkout"]
+    assert (live("checkout-pay-Errors").service, live("checkout-refund-Errors").service) == (checkout, checkout)
+    assert live("checkout-quote-Errors").service.slug == "checkout-svc"
+    assert live("checkout-pay-Errors").owner_team.slug == "payments"
+    assert live("legacy-cron-Errors").service.slug == "legacy-jobs"  # the stack, as nothing else names one
+    assert live("untagged-Errors").service is None
+    run = SyncRun.objects.get(pk=result.alarms.pk)
+    assert sorted(run.discovery["services"]) == ["checkout", "checkout-svc", "legacy-jobs", "search"]
+    assert AuditEntry.objects.filter(action="service.discovered", actor_name="discovery").count() == 4
+
+
+def test_a_discovered_service_takes_the_team_most_of_its_alarms_name(estate):
+    refresh()
+
+    assert Service.objects.get(slug="search").team.slug == "discovery"  # two alarms against one
+    assert Service.objects.get(slug="checkout").team.slug == "payments"
+    assert Service.objects.get(slug="legacy-jobs").team is None  # nothing names one
+
+
+def test_a_manual_assignment_survives_discovery_and_every_resync(estate, editor):
+    refresh()
+    mine = Service.objects.create(slug="payments-core", name="Payments core")
+    alarm_update_governance(alarm=live("checkout-pay-Errors"), actor=editor, service=mine)
+    put_alarm(ACCOUNTS[0], REGIONS[0], "checkout-pay-Errors", threshold=5, tags={"service": "Checkout-V2"})
+
+    refresh()
+    refresh()
+
+    assert Service.objects.filter(slug="checkout-v2").exists()  # discovered from the new tag
+    assert (live("checkout-pay-Errors").service, live("checkout-pay-Errors").service_source) == (mine, "manual")
+
+
+def test_merging_two_services_moves_alarms_rules_and_aliases_and_the_tag_keeps_matching(estate, editor):
+    refresh()
+    checkout, svc = Service.objects.get(slug="checkout"), Service.objects.get(slug="checkout-svc")
+    rule = MappingRule.objects.create(position=5, name="quotes", match="name_prefix", pattern="checkout-quote",
+                                      set_service=svc)  # fmt: skip
+
+    moved = services_merge(source=svc, into=checkout, actor=editor)
+
+    assert moved == 1
+    assert not Service.objects.filter(slug="checkout-svc").exists()
+    assert live("checkout-quote-Errors").service == checkout
+    assert MappingRule.objects.get(pk=rule.pk).set_service == checkout
+    assert set(checkout.aliases.values_list("value", flat=True)) >= {"checkout-svc", "Checkout", "checkout"}
+    entry = AuditEntry.objects.get(action="alarm.service_merged")
+    assert (entry.actor, entry.before, entry.after) == (editor, {"service": "checkout-svc"}, {"service": "checkout"})
+    rule.delete()
+    put_alarm(ACCOUNTS[0], REGIONS[0], "checkout-new-Errors", tags={"app": "checkout-svc"})
+    refresh()  # the old spelling is not discovered again and still reaches the merged service
+    assert not Service.objects.filter(slug="checkout-svc").exists()
+    assert live("checkout-new-Errors").service == checkout
+
+
+def test_merging_teams_moves_services_and_members_and_refuses_nonsense(estate, editor):
+    refresh()
+    payments, discovery = Team.objects.get(slug="payments"), Team.objects.get(slug="discovery")
+    discovery.members.add(editor)
+
+    with pytest.raises(ValidationError):
+        teams_merge(source=payments, into=payments, actor=editor)
+    with pytest.raises(ValidationError):
+        teams_merge(source=payments, into=None, actor=editor)
+    teams_merge(source=discovery, into=payments, actor=editor)
+
+    assert Service.objects.get(slug="search").team == payments
+    assert live("search-query-Errors").owner_team == payments
+    assert editor in payments.members.all()
+
+
+def test_a_deleted_discovered_service_is_not_discovered_again(estate, editor):
+    refresh()
+    services_delete(services=[Service.objects.get(slug="legacy-jobs")], actor=editor)
+
+    put_alarm(ACCOUNTS[0], REGIONS[0], "legacy-cron2-Errors", tags={"aws:cloudformation:stack-name": "legacy-jobs"})
+    refresh()
+
+    assert not Service.objects.filter(slug="legacy-jobs").exists()
+    assert ServiceAlias.objects.get(value="legacy-jobs").service is None
+
+
+@pytest.mark.parametrize(
+    ("value", "slug"),
+    [
+        ("Checkout", "checkout"),
+        ("<script>alert(1)</script>", "scriptalert1script"),
+        ("x" * 256, "x" * 64),
+        ("決済", "service-" + __import__("hashlib").sha256("決済".encode()).hexdigest()[:10]),
+    ],
+)
+def test_tag_values_make_valid_slugs(value, slug):
+    assert discovery_slug(value, "service") == slug
+
+
+def test_hostile_and_empty_tag_values_are_kept_as_names_or_skipped_with_a_reason(local_aws):
+    put_alarm(ACCOUNTS[0], REGIONS[0], "a-x-Errors", tags={"service": "<b>Checkout</b>", "team": " "})
+    put_alarm(ACCOUNTS[0], REGIONS[0], "b-x-Errors", tags={"service": "決済"})
+    register_accounts()
+
+    result = refresh()
+
+    assert Service.objects.get(slug="bcheckoutb").name == "<b>Checkout</b>"  # escaped where shown
+    assert Service.objects.get(name="決済").slug.startswith("service-")
+    assert not Team.objects.exists()
+    assert {"key": "team", "value": " ", "reason": "empty value"} in SyncRun.objects.get(pk=result.alarms.pk).discovery[
+        "skipped"
+    ]
+
+
+def test_discovery_can_be_turned_off(estate, settings):
+    settings.OKAMI_DISCOVERY = False
+
+    refresh()
+
+    assert not Service.objects.exists() and not Team.objects.exists()
