@@ -153,7 +153,10 @@ API_SQL = """
         a.threshold_metric_id, a.metrics, a.alarm_rule, a.actions_suppressor, a.actions_suppressor_wait_period,
         a.actions_suppressor_extension_period, a.extra_settings, a.actions_enabled, a.alarm_actions, a.ok_actions,
         a.insufficient_data_actions, a.tags, a.stack_name, a.configuration_updated_at, a.first_seen_at,
-        successor.arn, predecessor.arn, a.replacement_dismissed
+        successor.arn, predecessor.arn, a.replacement_dismissed,
+        CASE WHEN a.suggested_by <> '' THEN json_build_object('detects', a.suggested_detects,
+            'customer_impact', a.suggested_customer_impact, 'action', a.suggested_action) END,
+        a.suggested_signal_kind, a.suggested_tier
     FROM alarms_alarm a
     JOIN alarms_awsaccount acc ON acc.id = a.account_id
     LEFT JOIN alarms_service s ON s.id = a.service_id

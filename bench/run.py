@@ -1,7 +1,7 @@
 """Benchmarks of the catalog. Each figure is printed with its ratio to a reference measured in the same run.
 
     make bench                       # all
-    make bench BENCH_ARGS="sync"     # one of: sync, refresh, refresh-scale, lists, rules
+    make bench BENCH_ARGS="sync"     # one of: sync, refresh, refresh-scale, discovery, lists, rules
 
 See bench/README.md for what is measured and the targets.
 """
@@ -25,23 +25,25 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench import lists, refresh, rules, sync  # noqa: E402
+from bench import discovery, lists, refresh, rules, sync  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "which", nargs="*", help="benches to run: sync, refresh, refresh-scale, lists, rules (default: all)"
+        "which", nargs="*", help="benches to run: sync, refresh, refresh-scale, discovery, lists, rules (default: all)"
     )
     parser.add_argument("--alarms", type=int, default=5000, help="alarms planted in local AWS for the sync bench")
+    parser.add_argument("--discovery-alarms", type=int, default=10000, help="alarms planted (discovery)")
     parser.add_argument("--catalog", type=int, default=10000, help="alarms in the catalog for the list bench")
     parser.add_argument("--requests", type=int, default=40, help="requests per list for the p95")
     parser.add_argument("--resources", type=int, default=20000, help="resources in the inventory for the rules bench")
     parser.add_argument("--accounts", type=int, default=50, help="accounts refreshed by the workers (refresh-scale)")
     parser.add_argument("--scale-alarms", type=int, default=20000, help="alarms over those accounts (refresh-scale)")
     args = parser.parse_args()
-    which = args.which or ["sync", "refresh", "refresh-scale", "lists", "rules"]
-    unknown = set(which) - {"sync", "refresh", "refresh-scale", "lists", "rules"}
+    benches = ["sync", "refresh", "refresh-scale", "discovery", "lists", "rules"]
+    which = args.which or benches
+    unknown = set(which) - set(benches)
     if unknown:
         parser.error(f"unknown bench: {', '.join(sorted(unknown))}")
     call_command("migrate", verbosity=0)
@@ -52,6 +54,8 @@ def main() -> None:
         refresh.bench_refresh(args.alarms)
     if "refresh-scale" in which:
         refresh.bench_refresh_scale(args.accounts, args.scale_alarms)
+    if "discovery" in which:
+        discovery.bench_discovery(args.discovery_alarms)
     if "lists" in which:
         lists.bench_lists(args.catalog, args.requests)
     if "rules" in which:

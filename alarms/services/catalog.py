@@ -176,3 +176,19 @@ def _delete_merged(source, into, actor, *, kind: str) -> None:
         ],
     )
     source.delete()
+
+
+def catalog_entries_update(*, model: type[Service | Team], values_by_slug: dict[str, dict], actor) -> int:
+    """Set fields (name, description, chat channel…) of services or teams by slug, e.g. to give discovered ones
+    the names people use; audited, and a no-op for values already set. Returns how many changed."""
+    kind = model._meta.model_name
+    changes = []
+    with transaction.atomic():
+        for obj in model.objects.select_for_update().filter(slug__in=values_by_slug).order_by("pk"):
+            changed = {name: value for name, value in values_by_slug[obj.slug].items() if getattr(obj, name) != value}
+            if changed:
+                before = {name: getattr(obj, name) for name in changed}
+                model.objects.filter(pk=obj.pk).update(**changed)
+                changes.append(Change(alarm_id=None, target=f"{kind}:{obj.slug}", before=before, after=changed))
+        audit_record(actor=actor, action=f"{kind}.update", changes=changes)
+    return len(changes)

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -73,10 +74,10 @@ def _tag_pairs(account: AwsAccount, region: str, result: DiscoveryResult) -> Cou
     columns = [*service_keys, *([stack] if stack else []), *team_keys]
     names = {key: f"k{i}" for i, key in enumerate(columns)}
     pairs: Counter = Counter()
-    for model in (Alarm, Resource):
+    for model, value in ((Alarm, _effective_tag), (Resource, _own_tag)):
         rows = (
             model.objects.filter(account=account, region=region, deleted_at__isnull=True)
-            .annotate(**{names[key]: KeyTextTransform(key, "tags") for key in columns})
+            .annotate(**{names[key]: value(key) for key in columns})
             .values(*names.values())
             .annotate(n=Count("id"))
         )
@@ -84,6 +85,22 @@ def _tag_pairs(account: AwsAccount, region: str, result: DiscoveryResult) -> Cou
             service = _first(row, service_keys, names, result) or (_first(row, [stack], names, result) if stack else "")
             pairs[(service, _first(row, team_keys, names, result))] += row["n"]
     return pairs
+
+
+def _own_tag(key: str):
+    return KeyTextTransform(key, "tags")
+
+
+def _effective_tag(key: str):
+    """An alarm's tag as the rules read it: its own, else that of the first live resource it watches (an
+    alarm a stack tagged only with ``aws:cloudformation:*`` names its function's service, not its stack)."""
+    watched = (
+        Alarm.resources.through.objects.filter(alarm_id=OuterRef("pk"), resource__deleted_at__isnull=True)
+        .order_by("resource_id")
+        .annotate(value=KeyTextTransform(key, "resource__tags"))
+        .values("value")[:1]
+    )
+    return Coalesce(_own_tag(key), Subquery(watched))
 
 
 def _first(row: dict, keys: list[str], names: dict, result: DiscoveryResult) -> str:

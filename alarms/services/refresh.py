@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connections
@@ -54,15 +55,17 @@ class RefreshResult:
 
 
 def ownership_inputs_fingerprint() -> str:
-    """A digest of what rules read besides a key's alarms and resources: the rules, services, teams and
-    the last governance decision. Four small queries; services and teams are a few hundred rows. The
-    refreshes' own rule runs are left out (actor "rules"): one key's reassignments change nothing another
-    key's rules read."""
+    """A digest of what discovery and rules read besides a key's alarms and resources: the rules, services,
+    teams, the last governance decision and the discovery settings. Four small queries; services and teams
+    are a few hundred rows. The refreshes' own rule runs are left out (actor "rules"): one key's
+    reassignments change nothing another key's rules read."""
     rules = MappingRule.objects.aggregate(count=Count("id"), latest=Max("updated_at"))
     services = list(Service.objects.order_by("id").values_list("id", "slug", "team_id"))
     teams = list(Team.objects.order_by("id").values_list("id", "slug"))
     audit = AuditEntry.objects.exclude(actor_id__isnull=True, actor_name="rules").aggregate(latest=Max("id"))["latest"]
-    payload = json.dumps([rules["count"], rules["latest"], services, teams, audit], default=str)
+    # Discovery's settings too: turning it on (or a deploy that brings it) makes every key discover once.
+    discovery = [settings.OKAMI_DISCOVERY, settings.OKAMI_DISCOVER_TAG_KEYS, settings.OKAMI_DISCOVER_STACK_TAG]
+    payload = json.dumps([rules["count"], rules["latest"], services, teams, audit, discovery], default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -143,11 +146,11 @@ def catalog_refresh(
     if inputs:
         _remember(account, region, resources, alarms, inputs)
         return RefreshResult(resources, alarms, None, 0, skipped=True)
-    discovered = catalog_discover(account=account, region=region)
+    links = links_refresh(account=account, region=region)
+    discovered = catalog_discover(account=account, region=region)  # reads the links: inherited tags
     if discovered.as_json():
         alarms.discovery = discovered.as_json()
         alarms.save(update_fields=["discovery"])
-    links = links_refresh(account=account, region=region)
     try:
         reassigned = rules_apply(account=account, region=region)
     except ValidationError as exc:  # the rules ran past their time limit: the synced catalog stands

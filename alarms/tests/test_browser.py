@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from alarms.models import Alarm, Team
+from alarms.services.suggested_purpose import suggestion_columns
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -100,3 +101,44 @@ def test_bulk_assign_a_filtered_set_of_alarms_to_a_team(page, live_server, djang
         f"search-prod-{i}-Errors" for i in range(3)
     }
     assert not Alarm.objects.filter(name__startswith="cart", owner_team__isnull=False).exists()
+
+
+def test_accept_the_suggested_purpose_of_the_alarms_of_one_service(
+    page, live_server, django_user_model, catalog, make_alarms
+):
+    editor = django_user_model.objects.create_user("eddie", password="pw-eddie-123")
+    editor.user_permissions.add(Permission.objects.get(codename="change_alarm_governance"))
+    definition = dict(namespace="AWS/Lambda", metric_name="Errors", statistic="Sum", period=60, threshold=1.0,
+                      comparison_operator="GreaterThanThreshold")  # fmt: skip
+    make_alarms(catalog["account"], 3, prefix="checkout", service=catalog["service"], **definition)
+    make_alarms(catalog["account"], 2, prefix="search", **definition)
+    for alarm in Alarm.objects.all():
+        alarm.dimensions = {"FunctionName": alarm.name.removesuffix("-Errors")}
+        for name, value in suggestion_columns(alarm).items():
+            setattr(alarm, name, value)
+        alarm.save()
+
+    page.goto(f"{live_server.url}/accounts/login/?next=/coverage/")
+    page.fill("#id_username", "eddie")
+    page.fill("#id_password", "pw-eddie-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/coverage/")
+    assert page.inner_text("#suggested-tile .figure") == "5"
+    page.click("#suggested-tile")
+    page.wait_for_url("**suggested=true**")
+    page.select_option("select[name=service]", "checkout")
+    page.click("#alarm-filters button[type=submit]")
+    page.wait_for_url("**service=checkout**")
+    assert page.locator("#alarm-table .badge-purple").count() == 3
+
+    page.select_option("#bulk-form select[name=scope]", "filtered")
+    page.check("#bulk-form input[name=accept_suggestions]")
+    page.click("#bulk-form button[type=submit]")
+    assert "Their suggested purpose" in page.inner_text("#bulk-confirm")
+    page.click("#bulk-confirm button[type=submit]")
+    page.wait_for_selector(".flash-success")
+
+    assert "Accepted the suggestions of 3 of 3 alarms" in page.inner_text(".flash-success")
+    accepted = Alarm.objects.exclude(purpose_detects="")
+    assert set(accepted.values_list("name", flat=True)) == {f"checkout-{i}-Errors" for i in range(3)}
+    assert accepted.get(name="checkout-0-Errors").purpose_detects == "More than 1 error a minute in `checkout-0`."

@@ -190,3 +190,15 @@ def test_discovery_can_be_turned_off(estate, settings):
     refresh()
 
     assert not Service.objects.exists() and not Team.objects.exists()
+
+
+def test_turning_discovery_on_discovers_at_the_next_refresh_though_aws_did_not_change(estate, settings):
+    settings.OKAMI_DISCOVERY = False
+    refresh()
+    assert refresh().skipped  # nothing changed: links and rules skipped
+
+    settings.OKAMI_DISCOVERY = True
+    again = refresh()
+
+    assert not again.skipped
+    assert live("checkout-pay-Errors").service.slug == "checkout"

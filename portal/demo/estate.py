@@ -1,7 +1,9 @@
 """Builds a realistic serverless shop in the local AWS: two member accounts x two regions, fourteen
 services of four teams, each with Lambda functions, DynamoDB tables, an API, queues, streams, buckets and
 the alarms real teams create for them (and the mess real estates have: untagged alarms, alarms without
-actions, muted alarms, stale alarms in INSUFFICIENT_DATA).
+actions, muted alarms, stale alarms in INSUFFICIENT_DATA, a service tagged under two spellings).
+
+Only AWS holds the estate: the portal discovers its services and teams from the tags when it syncs.
 
 Deterministic for a given seed. Every AWS call goes through the portal's own adapter (`alarms.aws`).
 """
@@ -23,6 +25,7 @@ EXTERNAL_ID = "okami-demo"
 REGIONS = ("eu-west-1", "us-east-1")
 ACCOUNTS = {"111111111111": "shop-prod", "222222222222": "shop-data"}
 
+# The teams' slugs as the tags spell them, with the name and alert channel a person gives them in the portal.
 TEAMS = (
     ("payments", "Payments", "#payments-alerts"),
     ("storefront", "Storefront", "#storefront-alerts"),
@@ -46,6 +49,8 @@ class ServiceSpec:
     # "legacy" (mostly untagged, created by hand in the console years ago).
     tagging: str = "stack"
     description: str = ""
+    # Another spelling (the service's old name) that some of its hand-tagged alarms still carry.
+    also_spelt: str = ""
 
 
 SERVICES = (
@@ -353,6 +358,7 @@ SERVICES = (
         ("outbound-email", "outbound-sms"),
         ("delivery-events",),
         tagging="tags",
+        also_spelt="notification-service",
     ),
     ServiceSpec(
         "recommendations",
@@ -774,8 +780,10 @@ class _Deployment:
             }
         if spec.tagging == "stack" and roll < 0.92:
             return {"service": spec.slug, "team": spec.team}
+        if spec.tagging == "tags" and roll < 0.6:
+            return {"service": spec.slug, "team": spec.team}
         if spec.tagging == "tags" and roll < 0.85:
-            return {"service": spec.slug, "team": spec.team} if roll < 0.6 else {"service": spec.slug}
+            return {"service": spec.also_spelt if spec.also_spelt and roll >= 0.75 else spec.slug}
         if spec.tagging == "legacy" and roll < 0.35:
             return {"owner": spec.team}
         return {}

@@ -12,7 +12,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--account", help="Only this AWS account id.")
         parser.add_argument("--region", help="Only this region.")
-        parser.add_argument("--jobs", type=int, default=4, help="Keys refreshed at a time (default 4).")
+        parser.add_argument("--jobs", type=int, default=4, help="Keys reading AWS at a time (default 4).")
 
     def handle(self, *args, account=None, region=None, jobs=4, **options):
         targets = sync_targets(account_id=account, region=region)

@@ -22,16 +22,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from alarms.models import Service, Team
 from alarms.services.accounts import aws_account_register
 from alarms.services.refresh import catalog_refresh
 from alarms.services.sync import sync_targets
 from portal.demo.estate import build_demo_estate, demo_accounts
-from portal.demo.people import (
-    apply_demo_governance,
-    create_demo_rules,
-    create_demo_teams_and_services,
-    create_demo_users,
-)
+from portal.demo.people import create_demo_rules, create_demo_users, demo_first_hour
 from portal.localaws import free_port, local_aws_environ, start_local_aws
 
 STOP_TIMEOUT_SECONDS = 10
@@ -64,8 +60,7 @@ class Command(BaseCommand):
     def launch(self, host: str, port: int, aws_port: int) -> None:
         started = time.monotonic()
         self.say("Preparing the database")
-        call_command("migrate", interactive=False, verbosity=0)
-        create_demo_teams_and_services()
+        call_command("migrate", interactive=False, verbosity=0)  # with the default tag rules
         create_demo_rules()
         logins = create_demo_users()
 
@@ -83,7 +78,10 @@ class Command(BaseCommand):
                 )
                 for account in demo_accounts():
                     aws_account_register(**account)
-                self.say("Syncing resources and alarms from the local AWS (the real sync path), then the rules")
+                self.say(
+                    "Syncing resources and alarms from the local AWS (the real sync path); the tags name the "
+                    "services and teams, the rules assign the alarms"
+                )
                 step, synced = time.monotonic(), 0
                 for account, region in sync_targets():
                     result = catalog_refresh(account=account, region=region, triggered_by="demo")
@@ -98,8 +96,11 @@ class Command(BaseCommand):
                     )
                     synced += run.created + run.updated + run.unchanged
                 self.say(f"  {synced} alarms in the catalog, synced in {time.monotonic() - step:.1f}s")
-                covered = apply_demo_governance(get_user_model().objects.get(username="admin"))
-                self.say(f"  {covered} customer-facing alarms marked symptom / page by their teams")
+                self.say(
+                    f"  discovered from the tags: {Service.objects.exclude(discovered_from='').count()} services, "
+                    f"{Team.objects.exclude(discovered_from='').count()} teams"
+                )
+                self.first_hour()
             children = self.start_children(host, port, {**os.environ, **local.environ})
             self.wait_until_serving(host, port, children)
             self.banner(host, port, logins, time.monotonic() - started)
@@ -107,6 +108,21 @@ class Command(BaseCommand):
         finally:
             _stop(list(children.values()))
             local.stop()
+
+    def first_hour(self) -> None:
+        self.say("The administrator's first hour (through the portal's audited services)")
+        done = demo_first_hour(get_user_model().objects.get(username="admin"))
+        self.say(
+            f"  {done.teams_named} teams given their names and chat channels, {done.services_named} services "
+            f"their names and descriptions; editor joined {done.memberships} teams"
+        )
+        for merge in done.merged:
+            self.say(f"  merged the duplicate spelling {merge}")
+        self.say(
+            f"  the careful teams: {done.symptoms} customer-facing API error alarms set to symptom / page, "
+            f"{done.internal} internal API alarms to cause / ticket, {done.accepted} suggested purposes accepted; "
+            f"{done.pending} suggestions left for the other teams"
+        )
 
     def say(self, text: str) -> None:
         self.stdout.write(text)
