@@ -7,7 +7,13 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import render
 
 from alarms.models import Alarm, AuditEntry, AwsAccount, Resource, Service, ServiceAlias, SyncRun, Team, TeamAlias
-from alarms.services.catalog import services_delete, services_merge, teams_delete, teams_merge
+from alarms.services.catalog import (
+    catalog_entry_save,
+    services_delete,
+    services_merge,
+    teams_delete,
+    teams_merge,
+)
 
 
 def merge_action(merge, noun: str):
@@ -66,6 +72,9 @@ class TeamAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members",)
 
+    def save_model(self, request, obj, form, change):
+        catalog_entry_save(entry=obj, changed=form.changed_data, actor=request.user)
+
     def delete_model(self, request, obj):
         teams_delete(teams=[obj], actor=request.user)
 
@@ -82,6 +91,9 @@ class ServiceAdmin(admin.ModelAdmin):
     inlines = [type("ServiceAliasInline", (AliasInline,), {"model": ServiceAlias})]
     actions = [merge_action(services_merge, "service")]
     prepopulated_fields = {"slug": ("name",)}
+
+    def save_model(self, request, obj, form, change):
+        catalog_entry_save(entry=obj, changed=form.changed_data, actor=request.user)
 
     def delete_model(self, request, obj):
         services_delete(services=[obj], actor=request.user)

@@ -192,3 +192,25 @@ def catalog_entries_update(*, model: type[Service | Team], values_by_slug: dict[
                 changes.append(Change(alarm_id=None, target=f"{kind}:{obj.slug}", before=before, after=changed))
         audit_record(actor=actor, action=f"{kind}.update", changes=changes)
     return len(changes)
+
+
+def catalog_entry_save(*, entry: Service | Team, changed: list[str], actor) -> None:
+    """Save a service or team as a person edited it (the admin), auditing what changed: the team of a
+    service decides the owner of its alarms that no rule names one for."""
+    kind = entry._meta.model_name
+    fields = [name for name in changed if not entry._meta.get_field(name).many_to_many]
+    with transaction.atomic():
+        old = type(entry).objects.select_for_update().filter(pk=entry.pk).first() if entry.pk else None
+        entry.save()
+        before = {name: _readable(getattr(old, name)) for name in fields} if old else {}
+        after = {name: _readable(getattr(entry, name)) for name in (fields if old else ["slug", "name"])}
+        if before != after:
+            audit_record(
+                actor=actor,
+                action=f"{kind}.{'update' if old else 'create'}",
+                changes=[Change(alarm_id=None, target=f"{kind}:{entry.slug}", before=before, after=after)],
+            )
+
+
+def _readable(value):
+    return getattr(value, "slug", value)

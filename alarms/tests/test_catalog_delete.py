@@ -74,3 +74,39 @@ def test_deleting_a_team_leaves_its_services_and_alarms_reassignable(admin_clien
     assert not MappingRule.objects.get(name="owner").enabled
     actions = set(AuditEntry.objects.values_list("action", flat=True))
     assert {"alarm.team_deleted", "service.team_deleted", "mapping_rule.disable", "team.delete"} <= actions
+
+
+def test_editing_a_service_in_the_admin_is_audited(admin_client, estate):
+    storefront = Team.objects.create(slug="storefront", name="Storefront")
+    search = estate["search"]
+
+    response = admin_client.post(
+        f"/admin/alarms/service/{search.pk}/change/",
+        {"slug": "search", "name": "Site search", "description": "", "team": storefront.pk,
+         "aliases-TOTAL_FORMS": "0", "aliases-INITIAL_FORMS": "0"},
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = AuditEntry.objects.get(action="service.update", target="service:search")
+    assert (entry.actor_name, entry.before, entry.after) == (
+        "admin",
+        {"name": "Search", "team": None},
+        {"name": "Site search", "team": "storefront"},
+    )
+
+
+def test_merging_services_from_the_admin_asks_which_one_to_keep(admin_client, estate):
+    search, checkout = estate["search"], estate["service"]
+    Alarm.objects.filter(pk=estate["by_rule"].pk).update(service=search)
+    url = "/admin/alarms/service/"
+    chosen = {"action": "merge_selected", "_selected_action": [search.pk]}
+
+    asked = admin_client.post(url, chosen)
+    assert asked.status_code == 200 and "Merge 1 service" in asked.content.decode()
+    assert Service.objects.filter(slug="search").exists()
+
+    admin_client.post(url, {**chosen, "into": checkout.pk, "confirm": "Merge"})
+
+    assert not Service.objects.filter(slug="search").exists()
+    assert Alarm.objects.get(pk=estate["by_rule"].pk).service == checkout
+    assert checkout.aliases.filter(value="search").exists()

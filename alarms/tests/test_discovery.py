@@ -12,7 +12,7 @@ from alarms.services.catalog import services_delete, services_merge, teams_merge
 from alarms.services.discovery import discovery_slug
 from alarms.services.governance import alarm_update_governance
 from alarms.services.refresh import catalog_refresh
-from alarms.tests.local_estate import ACCOUNTS, REGIONS, put_alarm, register_accounts
+from alarms.tests.local_estate import ACCOUNTS, REGIONS, client_for, put_alarm, register_accounts
 
 pytestmark = pytest.mark.django_db
 default_rules_migration = importlib.import_module("alarms.migrations.0009_default_tag_rules")
@@ -202,3 +202,18 @@ def test_turning_discovery_on_discovers_at_the_next_refresh_though_aws_did_not_c
 
     assert not again.skipped
     assert live("checkout-pay-Errors").service.slug == "checkout"
+
+
+def test_the_api_lists_discovered_services_with_their_aliases_and_lets_admins_merge(estate, editor, django_user_model):
+    refresh()
+    admin = django_user_model.objects.create_superuser("ada", password="pw-ada-123")
+    listed = {s["slug"]: s for s in client_for(editor).get("/api/v1/services/").json()["results"]}
+    assert listed["checkout"]["discovered"] and sorted(listed["checkout"]["aliases"]) == ["Checkout", "checkout"]
+
+    refused = client_for(editor).post("/api/v1/services/checkout-svc/merge/", {"into": "checkout"}, format="json")
+    missing = client_for(admin).post("/api/v1/services/checkout-svc/merge/", {"into": "nope"}, format="json")
+    merged = client_for(admin).post("/api/v1/services/checkout-svc/merge/", {"into": "checkout"}, format="json")
+
+    assert (refused.status_code, missing.status_code) == (403, 400)
+    assert merged.json() == {"merged": "checkout-svc", "into": "checkout", "alarms_moved": 1}
+    assert live("checkout-quote-Errors").service.slug == "checkout"
