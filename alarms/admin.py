@@ -46,9 +46,17 @@ def merge_action(merge, noun: str):
 
 
 class AliasInline(admin.TabularInline):
+    """Tag values naming a service or team, for reading: they are made by discovery and moved by merges."""
+
     extra = 0
     fields = ("value", "created_at")
-    readonly_fields = ("created_at",)
+    readonly_fields = ("value", "created_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

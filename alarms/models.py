@@ -57,6 +57,9 @@ class Service(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="services")
+    # "discovered" when discovery chose the team (the one most of its alarms name), "manual" once a person
+    # set or cleared it: discovery never changes a person's choice.
+    team_source = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Discovery (alarms.services.discovery) creates teams and services from tag values; people may edit, merge
     # or delete them like any other. Empty for what a person created.
@@ -80,6 +83,9 @@ class TagAlias(models.Model):
     deleted stays, pointing nowhere: discovery does not bring back what a person removed."""
 
     value = models.CharField(max_length=256, unique=True)
+    # The value normalised as discovery makes slugs: another spelling of a known value (``Checkout-SVC`` after
+    # ``checkout-svc`` was merged or deleted) follows the alias, it is not a new service.
+    key = models.CharField(max_length=64, db_index=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -280,7 +286,7 @@ class Alarm(models.Model):
     signal_kind = models.CharField(max_length=16, choices=SignalKind.choices, blank=True)
     tier = models.CharField(max_length=16, choices=Tier.choices, blank=True)
     # Suggested from what the alarm measures (alarms/data/metric_library.toml), written by the sync; shown
-    # beside the empty fields until a person accepts them (alarms.services.suggestions_accept).
+    # beside the empty fields until a person accepts them (alarms.services.suggested_purpose).
     suggested_detects = models.TextField(blank=True)
     suggested_customer_impact = models.TextField(blank=True)
     suggested_action = models.TextField(blank=True)

@@ -123,6 +123,7 @@ def services_merge(*, source: Service, into: Service, actor) -> int:
         if into.team_id is None and source.team_id is not None:
             Service.objects.filter(pk=into.pk).update(team=source.team_id)
         _delete_merged(source, into, actor, kind="service")
+        _reassign(actor)  # the moved alarms whose owner is their service's team
     return moved
 
 
@@ -136,6 +137,7 @@ def teams_merge(*, source: Team, into: Team, actor) -> int:
         if not into.chat_channel and source.chat_channel:
             Team.objects.filter(pk=into.pk).update(chat_channel=source.chat_channel)
         _delete_merged(source, into, actor, kind="team")
+        _reassign(actor)
     return moved
 
 
@@ -163,7 +165,7 @@ def _merge(source, into, actor, *, field: str, rule_field: str, alias_model) -> 
     MappingRule.objects.filter(**{rule_field: source}).update(**{rule_field: into})
     kind = model._meta.model_name
     alias_model.objects.filter(**{kind: source}).update(**{kind: into})
-    alias_model.objects.update_or_create(value=source.slug, defaults={kind: into})
+    alias_model.objects.update_or_create(value=source.slug, defaults={kind: into, "key": source.slug})
     return len(alarms)
 
 
@@ -201,6 +203,8 @@ def catalog_entry_save(*, entry: Service | Team, changed: list[str], actor) -> N
     fields = [name for name in changed if not entry._meta.get_field(name).many_to_many]
     with transaction.atomic():
         old = type(entry).objects.select_for_update().filter(pk=entry.pk).first() if entry.pk else None
+        if "team" in fields:
+            entry.team_source = "manual"  # discovery leaves a person's choice alone, even "no team"
         entry.save()
         before = {name: _readable(getattr(old, name)) for name in fields} if old else {}
         after = {name: _readable(getattr(entry, name)) for name in (fields if old else ["slug", "name"])}

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -29,6 +29,7 @@ from django.utils.text import slugify
 from alarms.models import Alarm, AwsAccount, Resource, Service, ServiceAlias, Team, TeamAlias
 from alarms.services.audit import Change, audit_record
 
+MANUAL, DISCOVERED = "manual", "discovered"  # Service.team_source
 SLUG_LENGTH = 64
 NAME_LENGTH = 200
 ACTOR = "discovery"
@@ -46,10 +47,14 @@ class DiscoveryResult:
 
 
 def discovery_slug(value: str, kind: str) -> str:
-    """A URL-safe slug for a tag value; a value with no Latin letters or digits (``決済``) gets one made from
-    its digest, and keeps its text as the name."""
-    slug = slugify(value)[:SLUG_LENGTH].strip("-")
-    return slug or f"{kind}-{hashlib.sha256(value.encode()).hexdigest()[:10]}"
+    """A URL-safe slug for a tag value. Text beyond Latin letters and digits (``決済-svc``) would be lost, and
+    two different values would share a slug: such a value's slug ends with its digest; one with nothing
+    Latin left is ``<kind>-<digest>``. The service or team keeps the text as its name."""
+    slug = slugify(value.strip())[:SLUG_LENGTH].strip("-")
+    if value.strip().isascii() and slug:
+        return slug
+    digest = hashlib.sha256(value.strip().encode()).hexdigest()[:10]
+    return f"{slug[: SLUG_LENGTH - 11]}-{digest}".strip("-") if slug else f"{kind}-{digest}"
 
 
 def catalog_discover(*, account: AwsAccount, region: str) -> DiscoveryResult:
@@ -111,7 +116,7 @@ def _first(row: dict, keys: list[str], names: dict, result: DiscoveryResult) -> 
             continue
         reason = "empty value" if not value.strip() else "longer than 256 characters" if len(value) > 256 else ""
         if not reason:
-            return value.strip()
+            return value  # as AWS has it: the rules compare the tag's value with the alias
         skip = {"key": key, "value": value[:300], "reason": reason}
         if skip not in result.skipped:
             result.skipped.append(skip)
@@ -119,71 +124,77 @@ def _first(row: dict, keys: list[str], names: dict, result: DiscoveryResult) -> 
 
 
 def _discover(model, alias_model, kind: str, values: set[str], where: str, made: list[str]) -> dict:
-    """Services (or teams) by tag value, creating those no slug or alias knows yet. Constant queries."""
+    """Services (or teams) by tag value, creating those that neither an alias (by value, or by normalised key)
+    nor a slug knows yet; every value met is kept as an alias. Constant queries."""
     if not values:
         return {}
-    target = kind  # the alias's foreign key
-    aliases = dict(alias_model.objects.filter(value__in=values).values_list("value", f"{target}_id"))
-    slugs = {value: discovery_slug(value, kind) for value in values}
+    keys = {value: discovery_slug(value, kind) for value in values}
+    known = {
+        alias.value: alias for alias in alias_model.objects.filter(Q(value__in=values) | Q(key__in=set(keys.values())))
+    }
+    by_key = {alias.key: alias for alias in sorted(known.values(), key=lambda a: a.pk)}
+    # A new spelling of a known value follows its alias, even one pointing nowhere (a person deleted it).
+    follows = {v: by_key[keys[v]] for v in values if v not in known and keys[v] in by_key}
+    new = sorted({v for v in values if v not in known and v not in follows}, key=lambda v: (keys[v], v))
     now = timezone.now()
-    new = {value for value in values if value not in aliases}
     if new:
-        model.objects.bulk_create(
+        model.objects.bulk_create(  # in slug order: two refreshes inserting the same slugs never deadlock
             [
                 model(
-                    slug=slugs[value],
-                    name=value[:NAME_LENGTH],
+                    slug=keys[value],
+                    name=value.strip()[:NAME_LENGTH],
                     discovered_from=f"tag value {value[:120]!r} in {where}",
                     first_seen_at=now,
                 )
-                for value in sorted(new)
+                for value in new
             ],
             ignore_conflicts=True,  # the slug exists already (a person made it, or another key just did)
         )
-    by_slug = {obj.slug: obj for obj in model.objects.filter(slug__in={slugs[v] for v in values})}
-    if new:
-        alias_model.objects.bulk_create(
-            [alias_model(value=value, **{target: by_slug[slugs[value]]}) for value in sorted(new)],
-            ignore_conflicts=True,
-        )
-    created = sorted((obj for obj in by_slug.values() if obj.first_seen_at == now), key=lambda o: o.slug)
-    made.extend(obj.slug for obj in created)
+    target_ids = {getattr(alias, f"{kind}_id") for alias in [*known.values(), *follows.values()]} - {None}
+    entries = model.objects.filter(Q(slug__in={keys[v] for v in new}) | Q(pk__in=target_ids))
+    by_slug, by_id = {}, {}
+    for entry in entries:
+        by_slug[entry.slug], by_id[entry.pk] = entry, entry
+    found = {value: by_id.get(getattr(alias, f"{kind}_id")) for value, alias in [*known.items(), *follows.items()]}
+    found |= {value: by_slug.get(keys[value]) for value in new}
+    alias_model.objects.bulk_create(
+        [alias_model(value=v, key=keys[v], **{kind: found[v]}) for v in sorted({*new, *follows})],
+        ignore_conflicts=True,
+    )
+    created = sorted((e for e in by_slug.values() if e.first_seen_at == now), key=lambda e: e.slug)
+    made.extend(e.slug for e in created)
     audit_record(
         actor=None,
         system=ACTOR,
         action=f"{kind}.discovered",
         changes=[
             Change(
-                alarm_id=None,
-                target=f"{kind}:{obj.slug}",
-                before={},
-                after={"name": obj.name, "from": obj.discovered_from},
+                alarm_id=None, target=f"{kind}:{e.slug}", before={}, after={"name": e.name, "from": e.discovered_from}
             )
-            for obj in created
+            for e in created
         ],
     )
-    by_id = {obj.pk: obj for obj in by_slug.values()}
-    elsewhere = {pk for pk in aliases.values() if pk and pk not in by_id}  # aliases of another slug (merged)
-    by_id |= {obj.pk: obj for obj in model.objects.filter(pk__in=elsewhere)} if elsewhere else {}
-    # A known value follows its alias, even one pointing nowhere (a person deleted what it named).
-    found = {value: by_id.get(aliases[value]) if value in aliases else by_slug.get(slugs[value]) for value in values}
-    return {value: obj for value, obj in found.items() if obj is not None}
+    return {value: entry for value, entry in found.items() if entry is not None}
 
 
 def _give_majority_teams(pairs: Counter, services: dict, teams: dict) -> list[str]:
-    """Discovered services without a team take the team most of their tagged alarms and resources name
-    (ties: the team first by slug)."""
+    """Discovered services without a team take the team most of their tagged alarms and resources in this key
+    name (ties: the team first by slug); never one whose team a person set or cleared."""
     votes: dict[Service, Counter] = {}
     for (service_value, team_value), count in pairs.items():
         service, team = services.get(service_value), teams.get(team_value)
-        if service is not None and team is not None and service.discovered and service.team_id is None:
+        if service is None or team is None:
+            continue
+        if service.discovered and service.team_id is None and service.team_source != MANUAL:
             votes.setdefault(service, Counter())[team] += count
     chosen: dict[Team, list[Service]] = {}
     for service, counter in votes.items():
         chosen.setdefault(min(counter, key=lambda t: (-counter[t], t.slug)), []).append(service)
     changes = []
     for team, given in chosen.items():
-        Service.objects.filter(pk__in=[s.pk for s in given], team__isnull=True).update(team=team)
+        Service.objects.filter(pk__in=[s.pk for s in given], team__isnull=True).update(
+            team=team, team_source=DISCOVERED
+        )
         changes += [
             Change(alarm_id=None, target=f"service:{s.slug}", before={"team": None}, after={"team": team.slug})
             for s in given

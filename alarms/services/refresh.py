@@ -28,7 +28,7 @@ from django.db import connections
 from django.db.models import Count, Max
 
 from alarms.choices import SyncStatus
-from alarms.models import AuditEntry, AwsAccount, MappingRule, Service, SyncRun, Team
+from alarms.models import AuditEntry, AwsAccount, MappingRule, Service, ServiceAlias, SyncRun, Team, TeamAlias
 from alarms.services.discovery import catalog_discover
 from alarms.services.inventory import sync_resources
 from alarms.services.links import LinkSummary, links_refresh
@@ -56,16 +56,17 @@ class RefreshResult:
 
 def ownership_inputs_fingerprint() -> str:
     """A digest of what discovery and rules read besides a key's alarms and resources: the rules, services,
-    teams, the last governance decision and the discovery settings. Four small queries; services and teams
+    teams, their aliases, the last governance decision and the discovery settings. Six small queries; services and teams
     are a few hundred rows. The refreshes' own rule runs are left out (actor "rules"): one key's
     reassignments change nothing another key's rules read."""
     rules = MappingRule.objects.aggregate(count=Count("id"), latest=Max("updated_at"))
     services = list(Service.objects.order_by("id").values_list("id", "slug", "team_id"))
     teams = list(Team.objects.order_by("id").values_list("id", "slug"))
     audit = AuditEntry.objects.exclude(actor_id__isnull=True, actor_name="rules").aggregate(latest=Max("id"))["latest"]
+    aliases = [model.objects.aggregate(n=Count("id"), latest=Max("id")) for model in (ServiceAlias, TeamAlias)]
     # Discovery's settings too: turning it on (or a deploy that brings it) makes every key discover once.
     discovery = [settings.OKAMI_DISCOVERY, settings.OKAMI_DISCOVER_TAG_KEYS, settings.OKAMI_DISCOVER_STACK_TAG]
-    payload = json.dumps([rules["count"], rules["latest"], services, teams, audit, discovery], default=str)
+    payload = json.dumps([rules["count"], rules["latest"], services, teams, audit, aliases, discovery], default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -344,6 +344,8 @@ def suggest(
         watched_metrics = [
             _Watched(namespace, metric_name, _mapping(dimensions), extended_statistic or statistic, period)
         ]
+    elif _returns_an_expression(metrics, threshold_metric_id):
+        return None  # the threshold applies to an expression (an error rate…), which no entry's words describe
     else:
         watched_metrics = _queried_metrics(metrics)
     for watched in watched_metrics:
@@ -361,6 +363,17 @@ def suggest(
             )
             return _suggestion(entry, values)
     return None
+
+
+def _returns_an_expression(metrics: list, threshold_metric_id: str) -> bool:
+    """Whether a metric-math alarm compares its threshold with an expression rather than a metric. An
+    anomaly-detection alarm returns its band (``threshold_metric_id``) and the metric: that is a metric."""
+    returned = [
+        q
+        for q in metrics or []
+        if isinstance(q, dict) and q.get("ReturnData", True) and q.get("Id") != threshold_metric_id
+    ]
+    return any("Expression" in q and "MetricStat" not in q for q in returned)
 
 
 def _queried_metrics(metrics: list) -> list[_Watched]:

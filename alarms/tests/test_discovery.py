@@ -1,6 +1,7 @@
 """Discovery against the local AWS: a fresh install (no services, teams or rules of its own beyond the
 defaults migrate creates) syncs a tagged estate and comes out owned."""
 
+import hashlib
 import importlib
 
 import pytest
@@ -162,7 +163,8 @@ def test_a_deleted_discovered_service_is_not_discovered_again(estate, editor):
         ("Checkout", "checkout"),
         ("<script>alert(1)</script>", "scriptalert1script"),
         ("x" * 256, "x" * 64),
-        ("決済", "service-" + __import__("hashlib").sha256("決済".encode()).hexdigest()[:10]),
+        ("決済", "service-" + hashlib.sha256("決済".encode()).hexdigest()[:10]),
+        ("決済-svc", "svc-" + hashlib.sha256("決済-svc".encode()).hexdigest()[:10]),
     ],
 )
 def test_tag_values_make_valid_slugs(value, slug):
@@ -217,3 +219,86 @@ def test_the_api_lists_discovered_services_with_their_aliases_and_lets_admins_me
     assert (refused.status_code, missing.status_code) == (403, 400)
     assert merged.json() == {"merged": "checkout-svc", "into": "checkout", "alarms_moved": 1}
     assert live("checkout-quote-Errors").service.slug == "checkout"
+
+
+def test_another_spelling_of_a_merged_or_deleted_value_follows_its_alias(estate, editor):
+    refresh()
+    checkout = Service.objects.get(slug="checkout")
+    services_merge(source=Service.objects.get(slug="checkout-svc"), into=checkout, actor=editor)
+    services_delete(services=[Service.objects.get(slug="legacy-jobs")], actor=editor)
+    put_alarm(ACCOUNTS[0], REGIONS[0], "checkout-tax-Errors", tags={"app": "Checkout-SVC"})
+    put_alarm(ACCOUNTS[0], REGIONS[0], "legacy-cron3-Errors", tags={"aws:cloudformation:stack-name": "Legacy-Jobs"})
+
+    refresh()
+
+    assert sorted(Service.objects.values_list("slug", flat=True)) == ["checkout", "search"]
+    assert live("checkout-tax-Errors").service == checkout
+    assert live("legacy-cron3-Errors").service is None
+
+
+def test_a_tag_value_with_spaces_around_it_still_assigns_its_alarms(local_aws):
+    put_alarm(ACCOUNTS[0], REGIONS[0], "search-a-Errors", tags={"service": "search ", "team": " discovery"})
+    register_accounts()
+
+    refresh()
+
+    alarm = live("search-a-Errors")
+    assert (alarm.service.slug, alarm.owner_team.slug) == ("search", "discovery")
+    assert alarm.service.name == "search"
+
+
+def test_values_that_differ_only_beyond_latin_letters_stay_apart(local_aws):
+    put_alarm(ACCOUNTS[0], REGIONS[0], "pay-a-Errors", tags={"service": "決済-svc"})
+    put_alarm(ACCOUNTS[0], REGIONS[0], "order-a-Errors", tags={"service": "注文-svc"})
+    register_accounts()
+
+    refresh()
+
+    assert live("pay-a-Errors").service != live("order-a-Errors").service
+    assert sorted(Service.objects.values_list("name", flat=True)) == ["決済-svc", "注文-svc"]
+
+
+def test_a_manual_owner_and_a_team_a_person_cleared_are_left_alone(estate, editor, admin_client):
+    refresh()
+    mine = Team.objects.create(slug="sre", name="SRE")
+    alarm_update_governance(alarm=live("search-query-Errors"), actor=editor, owner_team=mine)
+    search = Service.objects.get(slug="search")
+    admin_client.post(
+        f"/admin/alarms/service/{search.pk}/change/",
+        {"slug": "search", "name": "search", "description": "", "team": "",
+         "aliases-TOTAL_FORMS": "0", "aliases-INITIAL_FORMS": "0"},
+    )  # fmt: skip
+    assert Service.objects.get(slug="search").team is None
+    put_alarm(
+        ACCOUNTS[0], REGIONS[0], "search-query-Errors", threshold=9, tags={"service": "search", "team": "discovery"}
+    )
+
+    refresh()
+
+    assert Service.objects.get(slug="search").team is None  # not chosen again by discovery
+    assert (live("search-query-Errors").owner_team, live("search-query-Errors").owner_team_source) == (mine, "manual")
+
+
+def test_a_merge_moves_resources_and_gives_moved_alarms_their_new_owner(estate, editor):
+    refresh()
+    legacy, search = Service.objects.get(slug="legacy-jobs"), Service.objects.get(slug="search")
+    AwsAccount.objects.get(account_id=ACCOUNTS[0]).resources.create(
+        arn="arn:aws:lambda:eu-west-1:111111111111:function:cron", region=REGIONS[0], kind="lambda:function",
+        name="cron", service=legacy, tags={"service": "legacy-jobs"},
+    )  # fmt: skip
+    assert live("legacy-cron-Errors").owner_team is None
+
+    services_merge(source=legacy, into=search, actor=editor)
+
+    assert live("legacy-cron-Errors").owner_team.slug == "discovery"  # search's team, by the rules' fallback
+    assert search.resources.filter(name="cron").exists()  # its tag's old value now names search
+
+
+def test_discovered_names_with_markup_are_shown_as_text(local_aws, admin_client):
+    put_alarm(ACCOUNTS[0], REGIONS[0], "a-x-Errors", tags={"service": "<b>Checkout</b>"})
+    register_accounts()
+    refresh()
+
+    pages = admin_client.get("/services/").content.decode() + admin_client.get("/services/bcheckoutb/").content.decode()
+
+    assert "&lt;b&gt;Checkout&lt;/b&gt;" in pages and "<b>Checkout</b>" not in pages

@@ -66,10 +66,10 @@ def metric_query(query_id, namespace, metric_name, dimensions, *, stat="Sum", pe
     }
 
 
-def example_alarm(entry) -> tuple[dict, str]:
+def example_alarm(entry, metric_name: str | None = None) -> tuple[dict, str]:
     """An alarm on the entry's metric, and the resource name its texts should show."""
     namespace = "Checkout" if entry.namespace == "*" else entry.namespace
-    metric_name = entry.metrics[0] if entry.metrics else entry.examples[0]
+    metric_name = metric_name or (entry.metrics[0] if entry.metrics else entry.examples[0])
     resource = "orders-dlq" if entry.resource_pattern else "orders-main"
     if entry.resource_pattern:
         assert entry.resource_pattern.search(resource), "the example resource must fit the entry's pattern"
@@ -98,9 +98,12 @@ def example_alarm(entry) -> tuple[dict, str]:
 # --- Every entry -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("entry", library_entries(), ids=lambda entry: entry.id)
-def test_each_entry_suggests_for_its_own_metric(entry):
-    definition, resource = example_alarm(entry)
+EVERY_METRIC = [(entry, name) for entry in library_entries() for name in (entry.metrics or entry.examples)]
+
+
+@pytest.mark.parametrize(("entry", "metric_name"), EVERY_METRIC, ids=lambda v: getattr(v, "id", v))
+def test_each_entry_suggests_for_each_of_its_metrics_with_the_alarms_own_figures(entry, metric_name):
+    definition, resource = example_alarm(entry, metric_name)
 
     suggestion = suggest(**definition)
 
@@ -113,6 +116,10 @@ def test_each_entry_suggests_for_its_own_metric(entry):
         entry.distance,
     )
     assert f"`{resource}`" in suggestion.detects
+    if any(p in entry.detects for p in ("{quantity}", "{condition}", "{threshold}", "{Quantity}", "{Condition}")):
+        assert "10" in suggestion.detects, suggestion.detects  # the alarm's threshold
+    if any(p in entry.detects for p in ("{per}", "{window}")):
+        assert "5 minutes" in suggestion.detects, suggestion.detects  # the alarm's period
     for text in (suggestion.detects, suggestion.customer_impact, suggestion.action):
         assert "{" not in text and "}" not in text, text
 
@@ -218,18 +225,35 @@ def test_average_of_api_errors_reads_as_a_share_of_requests():
 # --- Alarm shapes -----------------------------------------------------------------------------------------
 
 
-def test_metric_math_alarm_uses_its_first_known_metric():
+def test_metric_math_alarm_that_returns_a_metric_uses_its_first_known_metric():
     metrics = [
         metric_query("m1", "Checkout", "Orders", {"Service": "checkout"}),
-        metric_query("m2", "AWS/Lambda", "Errors", {"FunctionName": "checkout-fn-03"}, period=300),
+        metric_query("m2", "AWS/Lambda", "Errors", {"FunctionName": "checkout-fn-03"}, period=300, return_data=True),
         metric_query("m3", "AWS/Lambda", "Invocations", {"FunctionName": "checkout-fn-03"}, period=300),
-        {"Id": "rate", "Expression": "100 * m2 / m3", "ReturnData": True},
     ]
     suggestion = suggest(
         **alarm(namespace="", metric_name="", dimensions={}, statistic="", period=None, metrics=metrics, threshold=5)
     )
     assert suggestion.entry == "lambda-errors"
     assert suggestion.detects == "More than 5 errors in 5 minutes in `checkout-fn-03`."
+
+
+def test_metric_math_alarm_on_an_expression_gets_no_suggestion():
+    """``100 * errors / invocations > 5`` is an error rate in percent: "more than 5 errors" would be wrong."""
+    metrics = [
+        metric_query("m2", "AWS/Lambda", "Errors", {"FunctionName": "checkout-fn-03"}, period=300),
+        metric_query("m3", "AWS/Lambda", "Invocations", {"FunctionName": "checkout-fn-03"}, period=300),
+        {"Id": "rate", "Expression": "100 * m2 / m3", "ReturnData": True},
+    ]
+    definition = alarm(namespace="", metric_name="", dimensions={}, statistic="", period=None, metrics=metrics)
+    assert suggest(**definition) is None
+
+
+def test_a_failover_metric_is_not_an_error_and_availability_wins_over_errors():
+    custom = dict(namespace="Payments", dimensions={"Service": "payments"})
+    assert suggest(**alarm(metric_name="PaymentFailoverAvailability", **custom)).entry == "custom-availability"
+    assert suggest(**alarm(metric_name="PaymentFailovers", **custom)) is None
+    assert suggest(**alarm(metric_name="PaymentFailures", **custom)).entry == "custom-errors"
 
 
 def test_anomaly_band_alarm_reads_as_outside_its_band():
