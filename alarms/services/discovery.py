@@ -19,14 +19,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
-from alarms.models import Alarm, AwsAccount, Resource, Service, ServiceAlias, Team, TeamAlias
+from alarms.models import AwsAccount, Resource, Service, ServiceAlias, Team, TeamAlias
+from alarms.services import rule_sql
 from alarms.services.audit import Change, audit_record
 
 MANUAL, DISCOVERED = "manual", "discovered"  # Service.team_source
@@ -72,40 +72,30 @@ def catalog_discover(*, account: AwsAccount, region: str) -> DiscoveryResult:
 
 
 def _tag_pairs(account: AwsAccount, region: str, result: DiscoveryResult) -> Counter:
-    """(service value, team value) → how many live alarms and resources of the key carry that pair."""
+    """(service value, team value) → how many live alarms and resources of the key carry that pair. Alarms
+    are read with the effective tags the rules read (their resource's, with their own over them): an alarm a
+    stack tagged only with ``aws:cloudformation:*`` names its function's service, not its stack."""
     keys = settings.OKAMI_DISCOVER_TAG_KEYS
     service_keys, team_keys = keys["services"], keys["teams"]
     stack = settings.OKAMI_DISCOVER_STACK_TAG
     columns = [*service_keys, *([stack] if stack else []), *team_keys]
     names = {key: f"k{i}" for i, key in enumerate(columns)}
     pairs: Counter = Counter()
-    for model, value in ((Alarm, _effective_tag), (Resource, _own_tag)):
-        rows = (
-            model.objects.filter(account=account, region=region, deleted_at__isnull=True)
-            .annotate(**{names[key]: value(key) for key in columns})
-            .values(*names.values())
-            .annotate(n=Count("id"))
-        )
-        for row in rows:
-            service = _first(row, service_keys, names, result) or (_first(row, [stack], names, result) if stack else "")
-            pairs[(service, _first(row, team_keys, names, result))] += row["n"]
-    return pairs
-
-
-def _own_tag(key: str):
-    return KeyTextTransform(key, "tags")
-
-
-def _effective_tag(key: str):
-    """An alarm's tag as the rules read it: its own, else that of the first live resource it watches (an
-    alarm a stack tagged only with ``aws:cloudformation:*`` names its function's service, not its stack)."""
-    watched = (
-        Alarm.resources.through.objects.filter(alarm_id=OuterRef("pk"), resource__deleted_at__isnull=True)
-        .order_by("resource_id")
-        .annotate(value=KeyTextTransform(key, "resource__tags"))
-        .values("value")[:1]
+    resources = (
+        Resource.objects.filter(account=account, region=region, deleted_at__isnull=True)
+        .annotate(**{names[key]: KeyTextTransform(key, "tags") for key in columns})
+        .values_list(*names.values())
+        .annotate(n=Count("id"))
     )
-    return Coalesce(_own_tag(key), Subquery(watched))
+    query = rule_sql.effective_tag_counts(columns, account_pk=account.pk, region=region)
+    with connection.cursor() as cursor:
+        cursor.execute(query.sql, query.params)
+        alarms = cursor.fetchall()
+    for *values, count in [*alarms, *resources]:
+        row = dict(zip(names.values(), values, strict=True))
+        service = _first(row, service_keys, names, result) or (_first(row, [stack], names, result) if stack else "")
+        pairs[(service, _first(row, team_keys, names, result))] += count
+    return pairs
 
 
 def _first(row: dict, keys: list[str], names: dict, result: DiscoveryResult) -> str:

@@ -252,3 +252,16 @@ def resource_assignment_update(rules, *, account_pk: int | None = None, region: 
                OR alarms_resource.owner_team_id {distinct}
                   COALESCE(n.team_id, (SELECT x.team_id FROM alarms_service x WHERE x.id = n.service_id)))"""
     return Fragment(sql, (*scope.params, *service.params, *team.params))
+
+
+def effective_tag_counts(keys: list[str], *, account_pk: int, region: str) -> Fragment:
+    """SELECT the value of each of ``keys`` in the live alarms' effective tags (as the rules read them), and
+    how many alarms have that combination: what discovery reads of a key's alarms."""
+    dialect = Dialect(connection.vendor)
+    scope = _scope("a", account_pk, region)
+    values = [dialect.tag("b.etags", key) for key in keys]
+    columns = ", ".join(value.sql for value in values)
+    groups = ", ".join(str(i) for i in range(1, len(keys) + 1))
+    base = _alarm_base(dialect, scope.sql)
+    sql = f"WITH b AS MATERIALIZED ({base}) SELECT {columns}, COUNT(*) FROM b GROUP BY {groups}"
+    return Fragment(sql, (*scope.params, *(p for value in values for p in value.params)))
