@@ -122,6 +122,9 @@ class AwsAccount(models.Model):
     write_external_id = models.CharField(max_length=1224, blank=True)
     regions = models.JSONField(default=list, help_text="Region codes to sync, e.g. ['eu-west-1'].")
     enabled = models.BooleanField(default=True)
+    # False for an account only known from the alerts it sent (a central alerting topic receives from many
+    # accounts): kept, never synced, listed as unknown until someone registers it.
+    registered = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -305,10 +305,27 @@ OKAMI_AWS_THROTTLE_RETRIES = env_int("OKAMI_AWS_THROTTLE_RETRIES", 5)
 OKAMI_AWS_THROTTLE_BACKOFF_SECONDS = float(env_str("OKAMI_AWS_THROTTLE_BACKOFF_SECONDS") or 1.0)
 OKAMI_AWS_MAX_ATTEMPTS = env_int("OKAMI_AWS_MAX_ATTEMPTS", 8)
 
+# --- Alerts in ------------------------------------------------------------------------------------
+# SNS: only these topics are accepted; certificates are read from SNS_CERT_DIR (by the SigningCertURL's file
+# name) before any download, and downloads can be turned off; subscriptions are confirmed by fetching the
+# SubscribeURL unless turned off. EventBridge (an API destination) must send Authorization: EVENTBRIDGE_TOKEN.
+SNS_ALLOWED_TOPIC_ARNS = env_list("SNS_ALLOWED_TOPIC_ARNS")
+SNS_CERT_DIR = env_str("SNS_CERT_DIR")
+SNS_CERT_DOWNLOAD = env_bool("SNS_CERT_DOWNLOAD", True)
+SNS_CONFIRM_SUBSCRIPTIONS = env_bool("SNS_CONFIRM_SUBSCRIPTIONS", True)
+EVENTBRIDGE_TOKEN = env_str("EVENTBRIDGE_TOKEN")
+OKAMI_WEBHOOK_MAX_BYTES = env_int("OKAMI_WEBHOOK_MAX_BYTES", 256 * 1024)
+# How often beat processes stored messages whose task never ran (broker down when they arrived).
+OKAMI_INBOUND_SWEEP_SECONDS = env_int("OKAMI_INBOUND_SWEEP_SECONDS", 60)
+
 CELERY_BEAT_SCHEDULE = {
     "sync-all-accounts": {
         "task": "alarms.tasks.sync_all_accounts",
         "schedule": float(OKAMI_SYNC_INTERVAL_SECONDS),
+    },
+    "inbound-sweep": {
+        "task": "incidents.tasks.inbound_sweep_task",
+        "schedule": float(OKAMI_INBOUND_SWEEP_SECONDS),
     },
 }
 

@@ -9,7 +9,8 @@ long sync of a busy account slows down instead of failing.
   the credentials really act in (STS GetCallerIdentity);
 - ``paging``: cursors, call counting, throttling backoff, the errors (each with a summary safe to show);
 - ``alarms``: DescribeAlarms and alarm tags as ``ListedAlarm`` (ARN and digest) and ``AlarmRecord``;
-- ``inventory``: the resources alarms watch as ``ResourceRecord``.
+- ``inventory``: the resources alarms watch as ``ResourceRecord``;
+- ``regions``: region codes by the display names some messages carry.
 """
 
 from alarms.aws.alarms import STACK_TAG, AlarmRecord, ListedAlarm, alarm_tags, describe_alarm_pages
@@ -25,6 +26,7 @@ from alarms.aws.paging import (
     error_summary,
     verify_arns,
 )
+from alarms.aws.regions import region_code
 from alarms.aws.session import (
     AccountAccess,
     caller_account,
@@ -56,6 +58,7 @@ __all__ = [
     "error_summary",
     "forget_sessions",
     "inventory",
+    "region_code",
     "session_for",
     "verify_account",
     "verify_arns",

@@ -30,6 +30,8 @@ def aws_account_register(
         account.regions = sorted(set(regions))
         account.role_arn = role_arn
         account.external_id = external_id
+        if not account.registered:  # known so far only from its alerts
+            account.registered = account.enabled = True
         if write_role_arn is not None:
             account.write_role_arn = write_role_arn
             account.write_external_id = write_external_id

@@ -1,0 +1,115 @@
+"""State changes and the alerts derived from them.
+
+A state change is stored once per (alarm, time, new state), whatever reported it; a second report only adds
+its source. Alerts are ALARM episodes rebuilt from the state changes of one alarm around the new one, inside
+one transaction holding the alarm's row lock, so concurrent, duplicate, late and out-of-order reports of the
+same alarm converge to the same alerts. An existing alert overlapping a rebuilt episode is kept and adjusted
+(what people recorded on it stays); the database allows one open alert per alarm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from alarms.choices import AlarmState
+from alarms.models import Alarm
+from incidents.ingest.cloudwatch_message import AlarmStateReport
+from incidents.models import Alert, StateChange
+
+
+@dataclass(frozen=True)
+class Episode:
+    opened_at: datetime
+    closed_at: datetime | None
+    reason: str
+
+
+def state_change_record(*, alarm_id: int, report: AlarmStateReport, source: str) -> bool:
+    """Store what ``report`` says happened to the alarm and rebuild its alerts; True when it was new."""
+    with transaction.atomic():
+        Alarm.objects.select_for_update().filter(pk=alarm_id).values_list("pk", flat=True).first()
+        change, created = StateChange.objects.get_or_create(
+            alarm_id=alarm_id,
+            at=report.at,
+            new_state=report.new_state,
+            defaults={
+                "old_state": report.old_state,
+                "reason": report.reason,
+                "reason_data": report.reason_data,
+                "sources": [source],
+            },
+        )
+        if not created:
+            if source not in change.sources:
+                change.sources = [*change.sources, source][-20:]
+                change.save(update_fields=["sources"])
+            return False
+        alarm_alerts_rebuild(alarm_id=alarm_id, around=report.at)
+    return True
+
+
+def episodes_from(changes: list[StateChange]) -> list[Episode]:
+    """ALARM episodes of a run of state changes in time order: one opens at the first ALARM after anything
+    else, and closes at the next change to another state."""
+    episodes, opened, reason = [], None, ""
+    for change in changes:
+        if change.new_state == AlarmState.ALARM and opened is None:
+            opened, reason = change.at, change.reason
+        elif change.new_state != AlarmState.ALARM and opened is not None:
+            episodes.append(Episode(opened, change.at, reason))
+            opened = None
+    if opened is not None:
+        episodes.append(Episode(opened, None, reason))
+    return episodes
+
+
+def alarm_alerts_rebuild(*, alarm_id: int, around: datetime) -> None:
+    """Rebuild the alerts of one alarm from the last change to another state before ``around`` on. The
+    caller holds the alarm's row lock."""
+    start = (
+        StateChange.objects.filter(alarm_id=alarm_id, at__lt=around)
+        .exclude(new_state=AlarmState.ALARM)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    changes = StateChange.objects.filter(alarm_id=alarm_id).order_by("at", "id")
+    alerts = Alert.objects.filter(alarm_id=alarm_id).order_by("opened_at")
+    if start is not None:
+        changes = changes.filter(at__gte=start)
+        alerts = alerts.exclude(closed_at__lte=start)
+    _reconcile(alarm_id, list(alerts), episodes_from(list(changes)))
+
+
+def _overlaps(alert: Alert, episode: Episode) -> bool:
+    alert_end, episode_end = alert.closed_at, episode.closed_at
+    return (episode_end is None or alert.opened_at <= episode_end) and (
+        alert_end is None or episode.opened_at <= alert_end
+    )
+
+
+def _reconcile(alarm_id: int, alerts: list[Alert], episodes: list[Episode]) -> None:
+    """Make ``alerts`` match ``episodes``: keep each alert that overlaps an episode (adjusted to it), delete
+    the rest, create the missing. Deletions first and the open alert last, for the constraints."""
+    keep: dict[int, Episode] = {}
+    unmatched = []
+    free = list(alerts)
+    for episode in episodes:
+        match = next((a for a in free if _overlaps(a, episode)), None)
+        if match is None:
+            unmatched.append(episode)
+        else:
+            free.remove(match)
+            keep[match.pk] = episode
+    Alert.objects.filter(pk__in=[a.pk for a in free]).delete()
+    for alert in sorted((a for a in alerts if a.pk in keep), key=lambda a: keep[a.pk].closed_at is None):
+        episode = keep[alert.pk]
+        if (alert.opened_at, alert.closed_at) != (episode.opened_at, episode.closed_at):
+            alert.opened_at, alert.closed_at = episode.opened_at, episode.closed_at
+            alert.save(update_fields=["opened_at", "closed_at"])
+    Alert.objects.bulk_create(
+        [Alert(alarm_id=alarm_id, opened_at=e.opened_at, closed_at=e.closed_at, reason=e.reason) for e in unmatched]
+    )

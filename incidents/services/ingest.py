@@ -1,0 +1,150 @@
+"""Inbound messages: stored raw and durably first, then turned into state changes.
+
+``inbound_store`` is all a webhook does before answering: one INSERT, deduplicated by the database on
+(source, message id), committed. Processing happens after the commit in a Celery task; a message whose task
+could not be queued (broker down) or failed stays pending and the sweeper (``inbound_process_pending``, beat)
+takes it. Processing is idempotent: a state change is stored once, a second delivery only adds its source.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from alarms.choices import AlarmType
+from alarms.models import Alarm, AwsAccount
+from incidents.ingest.cloudwatch_message import (
+    AlarmConfigurationReport,
+    AlarmStateReport,
+    alarm_report_from_event,
+    alarm_report_from_sns,
+)
+from incidents.models import InboundMessage, InboundSource, InboundStatus
+from incidents.services.episodes import state_change_record
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 500
+
+
+def inbound_store(*, source: str, message_id: str, kind: str, topic_arn: str, body: str) -> tuple[InboundMessage, bool]:
+    """Store a verified message durably, once; returns it and whether it was new. Queues its processing
+    after the commit, unless the broker is unreachable (then the sweeper processes it)."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            message = InboundMessage.objects.create(
+                source=source, message_id=message_id[:200], kind=kind[:64], topic_arn=topic_arn[:300], body=body,
+                received_at=now,
+            )  # fmt: skip
+    except IntegrityError:
+        return InboundMessage.objects.get(source=source, message_id=message_id[:200]), False
+    transaction.on_commit(lambda: _queue(message.pk))
+    return message, True
+
+
+def _queue(message_pk: int) -> None:
+    from incidents.tasks import inbound_process_task
+
+    try:
+        inbound_process_task.delay(message_pk)
+    except Exception:  # the message is stored; the sweeper will process it
+        logger.warning("could not queue inbound message %s; the sweeper will process it", message_pk, exc_info=True)
+
+
+def inbound_process(*, message_pk: int) -> str:
+    """Turn one stored message into what it reports; returns its status. Safe to run twice."""
+    message = InboundMessage.objects.filter(pk=message_pk).first()
+    if message is None or message.status != InboundStatus.PENDING:
+        return message.status if message else "missing"
+    try:
+        report = _report(message)
+        if isinstance(report, AlarmStateReport):
+            alarm = alarm_for_report(report)
+            state_change_record(alarm_id=alarm.pk, report=report, source=f"{message.source}:{message.message_id}")
+            status = InboundStatus.PROCESSED
+        elif isinstance(report, AlarmConfigurationReport):
+            _refresh_key(report.account_id, report.region)
+            status = InboundStatus.PROCESSED
+        else:
+            status = InboundStatus.IGNORED
+        error = ""
+    except Exception as exc:  # recorded; the message stays for a person to look at
+        logger.exception("inbound message %s failed", message_pk)
+        status, error = InboundStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+    InboundMessage.objects.filter(pk=message_pk).update(status=status, processed_at=timezone.now(), error=error)
+    return status
+
+
+def inbound_process_pending(*, limit: int = SWEEP_BATCH) -> int:
+    """Process the oldest pending messages (those whose task never ran); returns how many."""
+    pending = list(
+        InboundMessage.objects.filter(status=InboundStatus.PENDING).order_by("id").values_list("pk", flat=True)[:limit]
+    )
+    for pk in pending:
+        inbound_process(message_pk=pk)
+    return len(pending)
+
+
+def _report(message: InboundMessage):
+    body = json.loads(message.body)
+    if message.source == InboundSource.SNS:
+        return alarm_report_from_sns(body.get("Message")) if message.kind == "Notification" else None
+    return alarm_report_from_event(body)
+
+
+def alarm_for_report(report: AlarmStateReport) -> Alarm:
+    """The catalog's alarm for a report, or a placeholder made from it (the next sync of its key fills it in);
+    an account not registered yet gets a placeholder too, listed as unknown, never synced."""
+    alarm = Alarm.objects.filter(arn=report.arn).first()
+    if alarm is not None:
+        return alarm
+    account, _ = AwsAccount.objects.get_or_create(
+        account_id=report.account_id,
+        defaults={
+            "name": f"unknown {report.account_id}",
+            "regions": [report.region],
+            "enabled": False,
+            "registered": False,
+        },
+    )
+    with transaction.atomic():
+        alarm, created = Alarm.objects.get_or_create(
+            arn=report.arn,
+            defaults={
+                "account": account,
+                "region": report.region,
+                "name": report.name,
+                "alarm_type": AlarmType.COMPOSITE if report.composite else AlarmType.METRIC,
+                "description": report.description,
+                "namespace": report.namespace,
+                "metric_name": report.metric_name,
+                "dimensions": report.dimensions,
+                "state": report.new_state,
+                "state_reason": report.reason,
+                "state_transitioned_at": report.at,
+            },
+        )
+    if created and account.registered and account.enabled:
+        _refresh_key(report.account_id, report.region)
+    return alarm
+
+
+def _refresh_key(account_id: str, region: str) -> None:
+    """Queue a refresh of a registered account's region after the commit (a new or reconfigured alarm)."""
+    from alarms.tasks import sync_account_region
+
+    account = AwsAccount.objects.filter(account_id=account_id, registered=True, enabled=True).first()
+    if account is None or region not in account.regions:
+        return
+
+    def queue() -> None:
+        try:
+            sync_account_region.delay(account.pk, region, "alert")
+        except Exception:
+            logger.warning("could not queue a refresh of %s/%s", account_id, region, exc_info=True)
+
+    transaction.on_commit(queue)
