@@ -34,6 +34,7 @@ class SyncStatus(models.TextChoices):
 class SyncKind(models.TextChoices):
     ALARMS = "alarms", "Alarms"
     RESOURCES = "resources", "Resources"
+    HISTORY = "history", "Alarm history"
 
 
 class ResourceKind(models.TextChoices):

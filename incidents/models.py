@@ -95,3 +95,17 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+
+class HistoryWatermark(models.Model):
+    """How far the alarm history of an (account, region) has been read: the next backfill starts here."""
+
+    account = models.ForeignKey("alarms.AwsAccount", on_delete=models.CASCADE, related_name="+")
+    region = models.CharField(max_length=32)
+    through = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "region"], name="history_watermark_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.region} through {self.through:%Y-%m-%d %H:%M:%S}"

@@ -242,7 +242,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # A field and its suggestion share one choice set, and so one schema name.
-    "ENUM_NAME_OVERRIDES": {"SignalKindEnum": "alarms.choices.SignalKind", "TierEnum": "alarms.choices.Tier"},
+    "ENUM_NAME_OVERRIDES": {
+        "SignalKindEnum": "alarms.choices.SignalKind",
+        "TierEnum": "alarms.choices.Tier",
+        "AlarmStateEnum": "alarms.choices.AlarmState",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
@@ -318,10 +322,18 @@ OKAMI_WEBHOOK_MAX_BYTES = env_int("OKAMI_WEBHOOK_MAX_BYTES", 256 * 1024)
 # How often beat processes stored messages whose task never ran (broker down when they arrived).
 OKAMI_INBOUND_SWEEP_SECONDS = env_int("OKAMI_INBOUND_SWEEP_SECONDS", 60)
 
+# Alarm history (DescribeAlarmHistory) read daily by beat and after each key `sync_aws` refreshes.
+OKAMI_HISTORY_BACKFILL = env_bool("OKAMI_HISTORY_BACKFILL", True)
+OKAMI_HISTORY_INTERVAL_SECONDS = env_int("OKAMI_HISTORY_INTERVAL_SECONDS", 86400)
+
 CELERY_BEAT_SCHEDULE = {
     "sync-all-accounts": {
         "task": "alarms.tasks.sync_all_accounts",
         "schedule": float(OKAMI_SYNC_INTERVAL_SECONDS),
+    },
+    "history-backfill": {
+        "task": "incidents.tasks.history_backfill_all",
+        "schedule": float(OKAMI_HISTORY_INTERVAL_SECONDS),
     },
     "inbound-sweep": {
         "task": "incidents.tasks.inbound_sweep_task",

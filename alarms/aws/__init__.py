@@ -10,10 +10,12 @@ long sync of a busy account slows down instead of failing.
 - ``paging``: cursors, call counting, throttling backoff, the errors (each with a summary safe to show);
 - ``alarms``: DescribeAlarms and alarm tags as ``ListedAlarm`` (ARN and digest) and ``AlarmRecord``;
 - ``inventory``: the resources alarms watch as ``ResourceRecord``;
+- ``history``: DescribeAlarmHistory state updates, ascending, paced to its quota;
 - ``regions``: region codes by the display names some messages carry.
 """
 
 from alarms.aws.alarms import STACK_TAG, AlarmRecord, ListedAlarm, alarm_tags, describe_alarm_pages
+from alarms.aws.history import alarm_history_pages
 from alarms.aws.inventory import ResourceRecord, inventory
 from alarms.aws.paging import (
     AwsError,
@@ -49,6 +51,7 @@ __all__ = [
     "ResourceRecord",
     "RoleAssumeFailed",
     "WrongAccount",
+    "alarm_history_pages",
     "alarm_tags",
     "call_with_backoff",
     "caller_account",

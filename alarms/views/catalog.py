@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from alarms import selectors
 from alarms.filtersets import AlarmFilterSet, SyncRunFilterSet
 from alarms.forms import AlarmGovernanceForm, BulkAssignForm
-from alarms.models import Alarm, Service
+from alarms.models import Alarm, AwsAccount, Service
 from alarms.permissions import can_edit_governance
 from alarms.selectors.replacement import replacement_chain
 from alarms.services.catalog import services_merge
@@ -157,7 +157,15 @@ def service_merge(request, slug: str):
 def sync_run_list(request):
     filterset = SyncRunFilterSet(request.GET or None, queryset=selectors.sync_run_list())
     _label_blank_choices(filterset.form)
-    return render(request, "alarms/sync_run_list.html", {"filter": filterset, "page": _page(request, filterset.qs)})
+    return render(
+        request,
+        "alarms/sync_run_list.html",
+        {
+            "filter": filterset,
+            "page": _page(request, filterset.qs),
+            "unknown_accounts": list(AwsAccount.objects.filter(registered=False).order_by("account_id")),
+        },
+    )
 
 
 @require_POST

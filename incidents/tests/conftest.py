@@ -1,6 +1,7 @@
 import pytest
 
 from alarms.models import AwsAccount
+from alarms.tests.conftest import catalog, editor, make_alarms, viewer  # noqa: F401 (fixtures shared with alarms)
 from portal.demo.sns_signer import SnsSigner
 
 TOPIC = "arn:aws:sns:eu-west-1:111111111111:alarms"

@@ -200,3 +200,13 @@ def test_with_the_broker_down_the_message_is_stored_answered_and_swept_later(cli
     assert InboundMessage.objects.get().status == "pending"
     assert inbound_process_pending() == 1
     assert Alert.objects.get().opened_at == T0
+
+
+def test_unknown_accounts_are_listed_on_the_sync_runs_page(signer, deliver, client, viewer):
+    arn = "arn:aws:cloudwatch:eu-west-1:999999999999:alarm:central-Errors"
+    deliver(change(signer, "ALARM", "OK", T0, arn=arn))
+    client.force_login(viewer)
+
+    page = client.get("/sync-runs/").content.decode()
+
+    assert 'id="unknown-accounts"' in page and "999999999999" in page

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from alarms.services.refresh import catalog_refresh_all
 from alarms.services.sync import sync_targets
+from alarms.signals import catalog_synced
 
 
 class Command(BaseCommand):
@@ -28,6 +29,9 @@ class Command(BaseCommand):
         results = catalog_refresh_all(targets=targets, triggered_by="command", jobs=jobs)
         for (target_account, target_region), result in zip(targets, results, strict=True):
             failed += result.failed
+            if not result.failed:  # e.g. the alarm history of the key is read next (incidents)
+                catalog_synced.send(sender=type(self), account=target_account, region=target_region,
+                                    triggered_by="command")  # fmt: skip
             for run in (result.resources, result.alarms):
                 if run is None:
                     self.stdout.write(f"{target_account.account_id:<14}{target_region:<16}skipped: already running")

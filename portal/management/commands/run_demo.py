@@ -101,7 +101,8 @@ class Command(BaseCommand):
                     f"{Team.objects.exclude(discovered_from='').count()} teams"
                 )
                 self.first_hour()
-            children = self.start_children(host, port, {**os.environ, **local.environ})
+            # The local AWS has no alarm history: the demo's history comes through the SNS webhook.
+            children = self.start_children(host, port, {**os.environ, **local.environ, "OKAMI_HISTORY_BACKFILL": "0"})
             self.wait_until_serving(host, port, children)
             self.banner(host, port, logins, time.monotonic() - started)
             self.supervise(children)
