@@ -1,7 +1,7 @@
 """Benchmarks of the catalog. Each figure is printed with its ratio to a reference measured in the same run.
 
     make bench                       # all
-    make bench BENCH_ARGS="sync"     # one of: sync, refresh, refresh-scale, discovery, lists, rules
+    make bench BENCH_ARGS="sync"     # one of: sync, refresh, refresh-scale, discovery, ingest, lists, rules
 
 See bench/README.md for what is measured and the targets.
 """
@@ -25,23 +25,28 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench import discovery, lists, refresh, rules, sync  # noqa: E402
+from bench import discovery, ingest, lists, refresh, rules, sync  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "which", nargs="*", help="benches to run: sync, refresh, refresh-scale, discovery, lists, rules (default: all)"
+        "which",
+        nargs="*",
+        help="benches to run: sync, refresh, refresh-scale, discovery, ingest, lists, rules (default: all)",
     )
     parser.add_argument("--alarms", type=int, default=5000, help="alarms planted in local AWS for the sync bench")
     parser.add_argument("--discovery-alarms", type=int, default=10000, help="alarms planted (discovery)")
+    parser.add_argument("--notifications", type=int, default=6000, help="notifications posted (ingest)")
+    parser.add_argument("--storm", type=int, default=5000, help="notifications of the storm (ingest)")
+    parser.add_argument("--history-items", type=int, default=100000, help="history items (ingest)")
     parser.add_argument("--catalog", type=int, default=10000, help="alarms in the catalog for the list bench")
     parser.add_argument("--requests", type=int, default=40, help="requests per list for the p95")
     parser.add_argument("--resources", type=int, default=20000, help="resources in the inventory for the rules bench")
     parser.add_argument("--accounts", type=int, default=50, help="accounts refreshed by the workers (refresh-scale)")
     parser.add_argument("--scale-alarms", type=int, default=20000, help="alarms over those accounts (refresh-scale)")
     args = parser.parse_args()
-    benches = ["sync", "refresh", "refresh-scale", "discovery", "lists", "rules"]
+    benches = ["sync", "refresh", "refresh-scale", "discovery", "ingest", "lists", "rules"]
     which = args.which or benches
     unknown = set(which) - set(benches)
     if unknown:
@@ -56,6 +61,8 @@ def main() -> None:
         refresh.bench_refresh_scale(args.accounts, args.scale_alarms)
     if "discovery" in which:
         discovery.bench_discovery(args.discovery_alarms)
+    if "ingest" in which:
+        ingest.bench_ingest(args.notifications, args.storm, args.history_items)
     if "lists" in which:
         lists.bench_lists(args.catalog, args.requests)
     if "rules" in which:

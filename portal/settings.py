@@ -320,7 +320,7 @@ SNS_CONFIRM_SUBSCRIPTIONS = env_bool("SNS_CONFIRM_SUBSCRIPTIONS", True)
 EVENTBRIDGE_TOKEN = env_str("EVENTBRIDGE_TOKEN")
 OKAMI_WEBHOOK_MAX_BYTES = env_int("OKAMI_WEBHOOK_MAX_BYTES", 256 * 1024)
 # How often beat processes stored messages whose task never ran (broker down when they arrived).
-OKAMI_INBOUND_SWEEP_SECONDS = env_int("OKAMI_INBOUND_SWEEP_SECONDS", 60)
+OKAMI_INBOUND_SWEEP_SECONDS = env_int("OKAMI_INBOUND_SWEEP_SECONDS", 10)
 
 # Alarm history (DescribeAlarmHistory) read daily by beat and after each key `sync_aws` refreshes.
 OKAMI_HISTORY_BACKFILL = env_bool("OKAMI_HISTORY_BACKFILL", True)

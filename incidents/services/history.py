@@ -27,9 +27,11 @@ from incidents.ingest.history_item import report_from_history_item
 from incidents.models import HistoryWatermark, StateChange
 from incidents.services.episodes import alarm_alerts_rebuild
 from incidents.services.ingest import alarm_for_report
+from portal.db import without_commit_wait
 
 FIRST_RUN_DAYS = 30  # what CloudWatch keeps at most
 IMPORT_BATCH = 1000
+REBUILD_BATCH = 200
 
 
 def history_backfill(*, account: AwsAccount, region: str, triggered_by: str = "schedule") -> SyncRun | None:
@@ -121,10 +123,17 @@ def _store(reports: list[AlarmStateReport], *, source: str, touched: dict[int, d
 
 
 def _rebuild(touched: dict[int, datetime]) -> None:
-    for alarm_id, around in sorted(touched.items()):
+    """Rebuild the alerts of the touched alarms, REBUILD_BATCH alarms a transaction, locked in id order (as
+    the webhooks lock one). Alerts are derived from the stored state changes, so their commits need not wait
+    for the disk: a crash loses at most a rebuild the next one redoes."""
+    alarm_ids = sorted(touched)
+    for start in range(0, len(alarm_ids), REBUILD_BATCH):
+        batch = alarm_ids[start : start + REBUILD_BATCH]
         with transaction.atomic():
-            Alarm.objects.select_for_update().filter(pk=alarm_id).values_list("pk", flat=True).first()
-            alarm_alerts_rebuild(alarm_id=alarm_id, around=around)
+            without_commit_wait()
+            list(Alarm.objects.select_for_update().filter(pk__in=batch).order_by("pk").values_list("pk", flat=True))
+            for alarm_id in batch:
+                alarm_alerts_rebuild(alarm_id=alarm_id, around=touched[alarm_id])
     touched.clear()
 
 

@@ -1,9 +1,12 @@
 """Inbound messages: stored raw and durably first, then turned into state changes.
 
 ``inbound_store`` is all a webhook does before answering: one INSERT, deduplicated by the database on
-(source, message id), committed. Processing happens after the commit in a Celery task; a message whose task
-could not be queued (broker down) or failed stays pending and the sweeper (``inbound_process_pending``, beat)
-takes it. Processing is idempotent: a state change is stored once, a second delivery only adds its source.
+(source, message id), committed. After the commit it wakes the sweeper (``inbound_sweep``, a Celery task),
+at most one wake queued at a time: a burst of 800 messages a second costs about one task a second, not 800,
+and the sweep processes whatever is pending in batches. The wake flag is cleared before the sweep's last
+look, and a message checks the flag only after its commit, so a message is either seen by that last look or
+queues the next wake. A message stored while the broker was down stays pending until the beat's sweep.
+Processing is idempotent: a state change is stored once, a second delivery only adds its source.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -28,6 +32,10 @@ from incidents.services.episodes import state_change_record
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
+WAKE_KEY = "okami:inbound:sweep-queued"
+# The flag expires by itself: a lost sweep task, or a cache each process keeps to itself (the embedded
+# defaults), delays the next wake by this much at most; beat sweeps meanwhile.
+WAKE_SECONDS = 1
 
 
 def inbound_store(*, source: str, message_id: str, kind: str, topic_arn: str, body: str) -> tuple[InboundMessage, bool]:
@@ -42,17 +50,30 @@ def inbound_store(*, source: str, message_id: str, kind: str, topic_arn: str, bo
             )  # fmt: skip
     except IntegrityError:
         return InboundMessage.objects.get(source=source, message_id=message_id[:200]), False
-    transaction.on_commit(lambda: _queue(message.pk))
+    transaction.on_commit(_wake_sweeper)
     return message, True
 
 
-def _queue(message_pk: int) -> None:
-    from incidents.tasks import inbound_process_task
+def _wake_sweeper() -> None:
+    """Queue a sweep unless one is queued already (the flag lives in the shared cache)."""
+    from incidents.tasks import inbound_sweep_task
 
+    if not cache.add(WAKE_KEY, 1, timeout=WAKE_SECONDS):
+        return
     try:
-        inbound_process_task.delay(message_pk)
-    except Exception:  # the message is stored; the sweeper will process it
-        logger.warning("could not queue inbound message %s; the sweeper will process it", message_pk, exc_info=True)
+        inbound_sweep_task.delay()
+    except Exception:  # the message is stored; the beat's sweep will process it
+        cache.delete(WAKE_KEY)
+        logger.warning("could not queue the inbound sweep; the beat's sweep will run it", exc_info=True)
+
+
+def inbound_sweep() -> int:
+    """Process everything pending, then clear the wake flag and look once more; returns how many."""
+    done = 0
+    while batch := inbound_process_pending():
+        done += batch
+    cache.delete(WAKE_KEY)
+    return done + inbound_process_pending()
 
 
 def inbound_process(*, message_pk: int) -> str:

@@ -2,6 +2,8 @@
 
 This process hosts the local AWS (moto server, in-process) and supervises three children: the web server,
 a Celery worker and Celery beat, all pointed at the local AWS. Ctrl-C (or any child dying) stops them all.
+Once the web server answers, a thread posts ninety days of alarm notifications to its SNS webhook, signed
+with a demo certificate the children pin, then a live trickle of them (the worker turns them into alerts).
 
 It creates an administrator with a password printed on the screen, so it runs only on its own embedded
 SQLite database and file-system broker, never on a configured (possibly production) one.
@@ -26,8 +28,10 @@ from alarms.models import Service, Team
 from alarms.services.accounts import aws_account_register
 from alarms.services.refresh import catalog_refresh
 from alarms.services.sync import sync_targets
-from portal.demo.estate import build_demo_estate, demo_accounts
+from portal.demo.alert_traffic import DemoAlertTraffic, topic_arns
+from portal.demo.estate import ACCOUNTS, REGIONS, build_demo_estate, demo_accounts
 from portal.demo.people import create_demo_rules, create_demo_users, demo_first_hour
+from portal.demo.sns_signer import SnsSigner
 from portal.localaws import free_port, local_aws_environ, start_local_aws
 
 STOP_TIMEOUT_SECONDS = 10
@@ -66,6 +70,7 @@ class Command(BaseCommand):
 
         local = start_local_aws(aws_port if _port_free(aws_port) else free_port())
         children: dict[str, subprocess.Popen] = {}
+        traffic: DemoAlertTraffic | None = None
         try:
             with local_aws_environ(local):
                 self.say(f"Local AWS at {local.endpoint_url}; building the demo estate")
@@ -102,13 +107,29 @@ class Command(BaseCommand):
                 )
                 self.first_hour()
             # The local AWS has no alarm history: the demo's history comes through the SNS webhook.
-            children = self.start_children(host, port, {**os.environ, **local.environ, "OKAMI_HISTORY_BACKFILL": "0"})
+            cert_dir, topics = demo_cert_dir(), demo_topics()
+            SnsSigner(cert_dir)  # the demo certificate (made once, kept in the var dir), before the web server pins it
+            env = {**os.environ, **local.environ, "OKAMI_HISTORY_BACKFILL": "0", **alert_environ(cert_dir, topics)}
+            children = self.start_children(host, port, env)
             self.wait_until_serving(host, port, children)
+            traffic = DemoAlertTraffic(
+                url=f"http://{host}:{port}/hooks/sns/",
+                cert_dir=cert_dir,
+                topics=topics,
+                say=self.say,
+                reminder=f"Okami is running at http://{host}:{port}/   (log in as {logins[0].username} / "
+                f"{logins[0].password}; Ctrl-C stops everything)",
+            )
+            traffic.start()
             self.banner(host, port, logins, time.monotonic() - started)
             self.supervise(children)
         finally:
-            _stop(list(children.values()))
-            local.stop()
+            try:
+                if traffic is not None:
+                    traffic.stop()  # its open live blips are closed while the web server still answers
+            finally:
+                _stop(list(children.values()))
+                local.stop()
 
     def first_hour(self) -> None:
         self.say("The administrator's first hour (through the portal's audited services)")
@@ -183,6 +204,8 @@ class Command(BaseCommand):
             f"Okami is running at http://{host}:{port}/   (ready in {seconds:.0f}s)",
             *(f"  log in as {login.username} / {login.password}   ({login.role})" for login in logins),
             "  API docs: /api/docs/   Celery worker and beat are running; Ctrl-C stops everything.",
+            "  Alerts: 90 days of alarm history are being posted to the SNS webhook (a line follows when they are",
+            "  in), then a live blip every 20-60 s.",
             "",
         ]
         self.say("\n".join(lines))
@@ -210,6 +233,22 @@ def demo_refusal(*, database_url: str, broker_url: str, database: dict, embedded
     if not broker_url.startswith("filesystem://"):
         return f"{why}, and CELERY_BROKER_URL is set: its worker would take that broker's tasks. Unset it."
     return ""
+
+
+def demo_cert_dir() -> Path:
+    """Where the demo's SNS signing certificate (and its key) live: the demo's own var dir."""
+    return Path(settings.VAR_DIR) / "demo" / "sns-certs"
+
+
+def demo_topics() -> list[str]:
+    """The SNS topics the demo's alarm notifications come from: one per account and region of the estate."""
+    return topic_arns((account_id, region) for account_id in ACCOUNTS for region in REGIONS)
+
+
+def alert_environ(cert_dir: Path, topics: list[str]) -> dict[str, str]:
+    """What the children need to believe the demo's notifications: the demo certificate pinned, nothing
+    downloaded, the demo topics allowed."""
+    return {"SNS_CERT_DIR": str(cert_dir), "SNS_CERT_DOWNLOAD": "0", "SNS_ALLOWED_TOPIC_ARNS": ",".join(topics)}
 
 
 def _port_free(port: int) -> bool:
