@@ -3,12 +3,13 @@
 import django_filters
 
 from alarms.filtersets import YesNoFilter
-from alarms.models import Service, Team
+from alarms.models import Alarm, Service, Team
+from alarms.selectors.replacement import replacement_chain
 from incidents.models import Alert
 
 
 class AlertFilterSet(django_filters.FilterSet):
-    alarm_arn = django_filters.CharFilter(field_name="alarm__arn", label="Alarm ARN")
+    alarm_arn = django_filters.CharFilter(method="filter_alarm_arn", label="Alarm ARN")
     alarm = django_filters.CharFilter(field_name="alarm__name", lookup_expr="icontains", label="Alarm")
     team = django_filters.ModelChoiceFilter(
         field_name="alarm__owner_team", to_field_name="slug", queryset=Team.objects.order_by("name"), label="Team"
@@ -23,3 +24,12 @@ class AlertFilterSet(django_filters.FilterSet):
     class Meta:
         model = Alert
         fields: list[str] = []
+
+    def filter_alarm_arn(self, queryset, name, value):
+        """The alarm's alerts, and those of the alarms it replaced: its history follows it across a stack's
+        replacement."""
+        alarm = Alarm.objects.filter(arn=value).first()
+        if alarm is None:
+            return queryset.none()
+        ids = [alarm.pk, *(a.pk for a in replacement_chain(alarm=alarm).replaces)]
+        return queryset.filter(alarm_id__in=ids)

@@ -107,3 +107,14 @@ def test_the_alarm_page_shows_its_recent_alerts_and_a_timeline(estate, client, v
 
     assert 'id="alarm-alerts"' in page and "<svg" in page
     assert page.count('href="/alerts/') >= 2
+
+
+def test_an_alarms_alerts_follow_it_across_replacement(estate, viewer, make_alarms):
+    old = estate["checkout"]
+    (new,) = make_alarms(estate["account"], 1, prefix="checkout-v2")
+    Alarm.objects.filter(pk=old.pk).update(replaced_by=new, deleted_at=T0 + timedelta(days=1))
+    fire(new, T0 + timedelta(days=2))
+
+    items = client_for(viewer).get("/api/v1/alerts/", {"alarm_arn": new.arn}).json()["results"]
+
+    assert sorted(i["alarm_arn"] for i in items) == sorted([old.arn, old.arn, new.arn])
