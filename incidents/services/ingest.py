@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from contextlib import suppress
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from alarms.choices import AlarmType
@@ -38,32 +41,81 @@ WAKE_KEY = "okami:inbound:sweep-queued"
 WAKE_SECONDS = 1
 
 
-def inbound_store(*, source: str, message_id: str, kind: str, topic_arn: str, body: str) -> tuple[InboundMessage, bool]:
-    """Store a verified message durably, once; returns it and whether it was new. Queues its processing
-    after the commit, unless the broker is unreachable (then the sweeper processes it)."""
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            message = InboundMessage.objects.create(
-                source=source, message_id=message_id[:200], kind=kind[:64], topic_arn=topic_arn[:300], body=body,
-                received_at=now,
-            )  # fmt: skip
-    except IntegrityError:
-        return InboundMessage.objects.get(source=source, message_id=message_id[:200]), False
+def inbound_store(*, source: str, message_id: str, kind: str, topic_arn: str, body: str) -> tuple[int, bool]:
+    """Store a verified message durably, once; returns its id and whether it was new, and wakes the sweep
+    after the commit. One statement: the database settles duplicates (``ON CONFLICT DO NOTHING``)."""
+    message_id = message_id[:200]
+    pk = _insert(source, message_id, kind[:64], topic_arn[:300], body, timezone.now())
+    if pk is None:
+        return InboundMessage.objects.filter(source=source, message_id=message_id).values_list(
+            "pk", flat=True
+        ).get(), False
     transaction.on_commit(_wake_sweeper)
-    return message, True
+    return pk, True
+
+
+def _insert(source, message_id, kind, topic_arn, body, received_at) -> int | None:
+    """The new row's id, or None when (source, message id) is stored already."""
+    quote = connection.ops.quote_name
+    columns = ["source", "message_id", "kind", "topic_arn", "body", "received_at", "status", "error"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(InboundMessage._meta.db_table)} ({', '.join(map(quote, columns))}) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, '') ON CONFLICT (source, message_id) DO NOTHING RETURNING id",
+            [source, message_id, kind, topic_arn, body, received_at, InboundStatus.PENDING],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+class _WakeFlag:
+    """The "a sweep is queued" flag: in Redis through one client per process when REDIS_URL is set (the
+    cache's client costs a new client object per call, most of a webhook's time spent in Redis), else in
+    the cache."""
+
+    def __init__(self) -> None:
+        self._redis = None
+        self._lock = threading.Lock()
+
+    def _client(self):
+        if not settings.REDIS_URL:
+            return None
+        with self._lock:
+            if self._redis is None:
+                import redis
+
+                self._redis = redis.Redis.from_url(settings.REDIS_URL, **settings.REDIS_SOCKET_OPTIONS)
+            return self._redis
+
+    def raise_(self) -> bool:
+        """True if this call raised it (no sweep was queued)."""
+        client = self._client()
+        if client is None:
+            return cache.add(WAKE_KEY, 1, timeout=WAKE_SECONDS)
+        return bool(client.set(cache.make_key(WAKE_KEY), 1, nx=True, ex=WAKE_SECONDS))
+
+    def lower(self) -> None:
+        client = self._client()
+        if client is None:
+            cache.delete(WAKE_KEY)
+        else:
+            client.delete(cache.make_key(WAKE_KEY))
+
+
+wake_flag = _WakeFlag()
 
 
 def _wake_sweeper() -> None:
-    """Queue a sweep unless one is queued already (the flag lives in the shared cache)."""
+    """Queue a sweep unless one is queued already."""
     from incidents.tasks import inbound_sweep_task
 
-    if not cache.add(WAKE_KEY, 1, timeout=WAKE_SECONDS):
-        return
     try:
+        if not wake_flag.raise_():
+            return
         inbound_sweep_task.delay()
-    except Exception:  # the message is stored; the beat's sweep will process it
-        cache.delete(WAKE_KEY)
+    except Exception:  # the message is stored (and answered 2xx): the beat's sweep will process it
+        with suppress(Exception):
+            wake_flag.lower()
         logger.warning("could not queue the inbound sweep; the beat's sweep will run it", exc_info=True)
 
 
@@ -72,7 +124,7 @@ def inbound_sweep() -> int:
     done = 0
     while batch := inbound_process_pending():
         done += batch
-    cache.delete(WAKE_KEY)
+    wake_flag.lower()
     return done + inbound_process_pending()
 
 

@@ -174,7 +174,7 @@ def test_alarm_names_with_markup_are_stored_as_text(signer, account, deliver):
 
 
 def test_with_the_database_down_the_hook_answers_503_so_sns_retries(client, signer, account):
-    with mock.patch("incidents.services.ingest.InboundMessage.objects.create", side_effect=OperationalError("gone")):
+    with mock.patch("incidents.services.ingest._insert", side_effect=OperationalError("server closed the connection")):
         response = post(client, change(signer, "ALARM", "OK", T0))
 
     assert response.status_code == 503

@@ -62,13 +62,11 @@ def _json_body(request) -> tuple[dict | None, JsonResponse | None]:
 
 def _stored(source: str, message_id: str, kind: str, topic_arn: str, body: str) -> JsonResponse:
     try:
-        message, created = inbound_store(
-            source=source, message_id=message_id, kind=kind, topic_arn=topic_arn, body=body
-        )
+        pk, created = inbound_store(source=source, message_id=message_id, kind=kind, topic_arn=topic_arn, body=body)
     except DatabaseError:
         logger.exception("could not store a %s message", source)
         return _refuse(503, "could not store the message; retry")
-    return JsonResponse({"stored": True, "duplicate": not created, "id": message.pk})
+    return JsonResponse({"stored": True, "duplicate": not created, "id": pk})
 
 
 @csrf_exempt
