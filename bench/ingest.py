@@ -122,8 +122,8 @@ def _raw_inserts(dsn: str, bodies: list[bytes], senders: int) -> float:
             for body in chunk:
                 envelope = json.loads(body)
                 conn.execute(
-                    f"INSERT INTO {table} (source, message_id, kind, topic_arn, body, received_at, status, error) "
-                    "VALUES ('bench', %s, %s, %s, %s, now(), 'pending', '') ON CONFLICT DO NOTHING",
+                    f"INSERT INTO {table} (source, message_id, kind, topic_arn, body, received_at, status, error, "
+                    "attempts) VALUES ('bench', %s, %s, %s, %s, now(), 'pending', '', 0) ON CONFLICT DO NOTHING",
                     (envelope["MessageId"], envelope["Type"], envelope["TopicArn"], body.decode()),
                 )
 

@@ -37,6 +37,9 @@ class InboundMessage(models.Model):
     status = models.CharField(max_length=16, choices=InboundStatus.choices, default=InboundStatus.PENDING)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # A processing error leaves the message pending, tried again later (backing off), up to a limit.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    retry_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]

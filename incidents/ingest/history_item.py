@@ -10,9 +10,15 @@ from incidents.ingest.cloudwatch_message import STATES, AlarmStateReport
 MAX_TEXT = 10_000
 
 
-def report_from_history_item(
-    item: dict, *, account_id: str, region: str, partition: str = "aws"
-) -> AlarmStateReport | None:
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def report_from_history_item(item: dict, *, account_id: str, region: str) -> AlarmStateReport | None:
     """The state change a StateUpdate history item records, or None for any other item."""
     if not isinstance(item, dict) or item.get("HistoryItemType") != "StateUpdate":
         return None
@@ -29,7 +35,7 @@ def report_from_history_item(
     old = old if isinstance(old, dict) else {}
     reason_data = new.get("stateReasonData")
     return AlarmStateReport(
-        arn=f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{name}",
+        arn=f"arn:{partition_of(region)}:cloudwatch:{region}:{account_id}:alarm:{name}",
         name=name[:255],
         account_id=account_id,
         region=region,

@@ -14,6 +14,7 @@ import base64
 import binascii
 import re
 import threading
+import time
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +31,9 @@ SIGNED_KEYS = {
     "UnsubscribeConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
 }
 HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
-SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+# sns.<region code>.amazonaws.com: a region code, so that no S3 bucket address (sns.s3.amazonaws.com) passes.
+SNS_HOST = re.compile(r"^sns\.[a-z]{2}(-[a-z]+)+-\d\.amazonaws\.com(\.cn)?$")
+FAILED_FETCH_SECONDS = 60
 MAX_CERT_BYTES = 16_384
 
 
@@ -93,6 +96,7 @@ class CertificateStore:
         self.download = download
         self.timeout = timeout
         self._cache: dict[str, x509.Certificate] = {}
+        self._failed: dict[str, float] = {}  # URL → when a fetch last failed: not fetched again for a minute
         self._lock = threading.Lock()
 
     def get(self, url: str) -> x509.Certificate:
@@ -119,8 +123,17 @@ class CertificateStore:
     def _fetched(self, url: str) -> bytes:
         if not self.download:
             raise SnsSignatureError("the signing certificate is not pinned and downloads are off")
-        with urllib.request.urlopen(url, timeout=self.timeout) as response:  # noqa: S310 (https, SNS host checked)
-            pem = response.read(MAX_CERT_BYTES + 1)
+        with self._lock:
+            failed_at = self._failed.get(url)
+        if failed_at is not None and time.monotonic() - failed_at < FAILED_FETCH_SECONDS:
+            raise SnsSignatureError("the signing certificate could not be fetched (recently)")
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout) as response:  # noqa: S310 (https, SNS host checked)
+                pem = response.read(MAX_CERT_BYTES + 1)
+        except OSError as exc:  # URLError, HTTPError, timeouts
+            with self._lock:
+                self._failed[url] = time.monotonic()
+            raise SnsSignatureError("the signing certificate could not be fetched") from exc
         if len(pem) > MAX_CERT_BYTES:
             raise SnsSignatureError("the signing certificate is too large")
         return pem

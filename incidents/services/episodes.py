@@ -76,12 +76,20 @@ def alarm_alerts_rebuild(*, alarm_id: int, around: datetime) -> None:
         .values_list("at", flat=True)
         .first()
     )
-    changes = StateChange.objects.filter(alarm_id=alarm_id).order_by("at", "id")
+    changes = StateChange.objects.filter(alarm_id=alarm_id)
     alerts = Alert.objects.filter(alarm_id=alarm_id).order_by("opened_at")
     if start is not None:
         changes = changes.filter(at__gte=start)
-        alerts = alerts.exclude(closed_at__lte=start)
-    _reconcile(alarm_id, list(alerts), episodes_from(list(changes)))
+        # Alerts that end before the window are left alone; one that opens and closes at ``start`` itself (an
+        # ALARM and an OK at one instant) is inside it.
+        alerts = alerts.exclude(closed_at__lt=start).exclude(closed_at=start, opened_at__lt=start)
+    _reconcile(alarm_id, list(alerts), episodes_from(sorted(changes, key=_in_time_order)))
+
+
+def _in_time_order(change: StateChange) -> tuple:
+    """Time order; at the same instant ALARM first, so that whatever order the reports arrived in, an
+    ALARM and an OK at one timestamp make the same (zero-length) episode."""
+    return (change.at, change.new_state != AlarmState.ALARM, change.new_state)
 
 
 def _overlaps(alert: Alert, episode: Episode) -> bool:

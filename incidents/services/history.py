@@ -1,11 +1,12 @@
 """History backfill: the alarm history AWS still has (14 to 30 days), read from a watermark on, merged with what
-the webhooks stored. Also an import of older history kept as JSON lines (``aws cloudwatch
-describe-alarm-history`` items), for teams that saved it.
+the webhooks stored. Also an import of older history that teams saved: the AWS CLI's output of
+``aws cloudwatch describe-alarm-history`` (one JSON document of ``AlarmHistoryItems``) or JSON lines of items.
 
 State changes are inserted per page in bulk, a change already known (from a webhook) adding nothing; the
-alerts of every alarm touched are rebuilt once at the end, around its earliest new change. The watermark moves
-with each page, so an interrupted run resumes where it stopped. A run is a SyncRun of kind "history": the
-key's lock and its report.
+alerts of the alarms a page touched are rebuilt around their earliest new change, and only then does the
+watermark move past the page (its commit is durable, and PostgreSQL makes the rebuild's commits, made before
+it, durable with it): an interrupted run resumes at the first page whose alerts were not rebuilt. A run is a
+SyncRun of kind "history": the key's lock and its report.
 """
 
 from __future__ import annotations
@@ -55,12 +56,11 @@ def history_backfill(*, account: AwsAccount, region: str, triggered_by: str = "s
             ]
             run.created += _store(reports, source=f"history:{account.account_id}/{region}", touched=touched)
             run.unchanged += len(items) - len(reports)
+            _rebuild(touched)  # before the watermark moves past these changes, never after
             if reports:
                 _advance(account, region, max(r.at for r in reports))
-        _rebuild(touched)
         run.status = SyncStatus.SUCCEEDED
-    except Exception as exc:  # recorded on the run; what was stored stays, the watermark says how far
-        _rebuild(touched)
+    except Exception as exc:  # recorded on the run; the watermark says how far it got
         sync_run_fail(run=run, exc=exc)
     return sync_run_finish(run=run, started=started, counter=counter)
 
@@ -124,8 +124,7 @@ def _store(reports: list[AlarmStateReport], *, source: str, touched: dict[int, d
 
 def _rebuild(touched: dict[int, datetime]) -> None:
     """Rebuild the alerts of the touched alarms, REBUILD_BATCH alarms a transaction, locked in id order (as
-    the webhooks lock one). Alerts are derived from the stored state changes, so their commits need not wait
-    for the disk: a crash loses at most a rebuild the next one redoes."""
+    the webhooks lock one). Their commits do not wait for the disk; the watermark's commit after them does."""
     alarm_ids = sorted(touched)
     for start in range(0, len(alarm_ids), REBUILD_BATCH):
         batch = alarm_ids[start : start + REBUILD_BATCH]

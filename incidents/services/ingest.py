@@ -15,10 +15,12 @@ import json
 import logging
 import threading
 from contextlib import suppress
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from alarms.choices import AlarmType
@@ -35,6 +37,8 @@ from incidents.services.episodes import state_change_record
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
+MAX_ATTEMPTS = 5
+RETRY_SECONDS = 30  # then 60, 120, 240
 WAKE_KEY = "okami:inbound:sweep-queued"
 # The flag expires by itself: a lost sweep task, or a cache each process keeps to itself (the embedded
 # defaults), delays the next wake by this much at most; beat sweeps meanwhile.
@@ -57,11 +61,11 @@ def inbound_store(*, source: str, message_id: str, kind: str, topic_arn: str, bo
 def _insert(source, message_id, kind, topic_arn, body, received_at) -> int | None:
     """The new row's id, or None when (source, message id) is stored already."""
     quote = connection.ops.quote_name
-    columns = ["source", "message_id", "kind", "topic_arn", "body", "received_at", "status", "error"]
+    columns = ["source", "message_id", "kind", "topic_arn", "body", "received_at", "status", "error", "attempts"]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(InboundMessage._meta.db_table)} ({', '.join(map(quote, columns))}) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, '') ON CONFLICT (source, message_id) DO NOTHING RETURNING id",
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, '', 0) ON CONFLICT (source, message_id) DO NOTHING RETURNING id",
             [source, message_id, kind, topic_arn, body, received_at, InboundStatus.PENDING],
         )
         row = cursor.fetchone()
@@ -145,17 +149,29 @@ def inbound_process(*, message_pk: int) -> str:
         else:
             status = InboundStatus.IGNORED
         error = ""
-    except Exception as exc:  # recorded; the message stays for a person to look at
-        logger.exception("inbound message %s failed", message_pk)
-        status, error = InboundStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-    InboundMessage.objects.filter(pk=message_pk).update(status=status, processed_at=timezone.now(), error=error)
+    except Exception as exc:  # recorded; tried again later, then left for a person to look at
+        logger.exception("inbound message %s failed (attempt %d)", message_pk, message.attempts + 1)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if message.attempts + 1 < MAX_ATTEMPTS:
+            retry_after = timezone.now() + timedelta(seconds=RETRY_SECONDS * 2**message.attempts)
+            InboundMessage.objects.filter(pk=message_pk, status=InboundStatus.PENDING).update(
+                error=error, attempts=F("attempts") + 1, retry_after=retry_after
+            )
+            return InboundStatus.PENDING
+        status = InboundStatus.FAILED
+    InboundMessage.objects.filter(pk=message_pk, status=InboundStatus.PENDING).update(
+        status=status, processed_at=timezone.now(), error=error, attempts=F("attempts") + 1
+    )
     return status
 
 
 def inbound_process_pending(*, limit: int = SWEEP_BATCH) -> int:
     """Process the oldest pending messages (those whose task never ran); returns how many."""
+    due = Q(retry_after__isnull=True) | Q(retry_after__lte=timezone.now())
     pending = list(
-        InboundMessage.objects.filter(status=InboundStatus.PENDING).order_by("id").values_list("pk", flat=True)[:limit]
+        InboundMessage.objects.filter(due, status=InboundStatus.PENDING)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
     )
     for pk in pending:
         inbound_process(message_pk=pk)

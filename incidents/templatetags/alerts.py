@@ -24,7 +24,7 @@ BAR, GAP, HEIGHT = 6, 2, 40
 def alarm_alerts(alarm) -> dict:
     ids = [alarm.pk, *(a.pk for a in replacement_chain(alarm=alarm).replaces)]
     recent = list(Alert.objects.filter(alarm_id__in=ids).order_by("-opened_at")[:RECENT])
-    today = timezone.now().date()
+    today = timezone.localdate()  # the days TruncDate counts in: the display time zone
     start = today - timedelta(days=TIMELINE_DAYS - 1)
     per_day = dict(
         Alert.objects.filter(alarm_id__in=ids, opened_at__date__gte=start)

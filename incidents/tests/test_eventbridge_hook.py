@@ -71,3 +71,18 @@ def test_without_a_configured_token_every_call_is_refused(client, settings):
 def test_malformed_events_are_refused(client, body, status):
     assert post(client, body).status_code == status
     assert not InboundMessage.objects.exists()
+
+
+def test_a_configuration_change_of_a_registered_account_queues_a_refresh_of_its_key(
+    client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from alarms.models import AwsAccount
+
+    account = AwsAccount.objects.create(account_id="123456789012", name="prod", regions=["us-east-1"])
+    queued = []
+    monkeypatch.setattr("alarms.tasks.sync_account_region.delay", lambda *args: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, event("07-update-of-a-metric-alarm.json"))
+        inbound_process_pending()
+
+    assert queued == [(account.pk, "us-east-1", "alert")]

@@ -180,3 +180,28 @@ def test_sync_aws_reads_each_keys_history_and_a_failing_history_does_not_fail_th
 
     history = SyncRun.objects.get(kind="history")
     assert history.status == "failed"  # the local AWS has no DescribeAlarmHistory; the run says so
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"), [("eu-west-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")]
+)
+def test_history_items_name_the_alarm_in_its_partition(region, partition):
+    from incidents.ingest.history_item import report_from_history_item
+
+    found = report_from_history_item(item("x", T0, "ALARM", "OK"), account_id=ACCOUNT, region=region)
+
+    assert found.arn == f"arn:{partition}:cloudwatch:{region}:{ACCOUNT}:alarm:x"
+
+
+def test_the_import_command_reads_what_the_aws_cli_prints(account, tmp_path, capsys):
+    from django.core.management import call_command
+
+    items = [item("legacy-5xx", T0, "ALARM", "OK"), item("legacy-5xx", T0 + timedelta(minutes=9), "OK", "ALARM")]
+    document = {"AlarmHistoryItems": [{**i, "Timestamp": i["Timestamp"].isoformat()} for i in items]}
+    path = tmp_path / "cli.json"
+    path.write_text(json.dumps(document, indent=4))  # the CLI's pretty-printed JSON
+
+    call_command("import_alarm_history", "--account-id", ACCOUNT, "--region", REGION, str(path))
+
+    assert "2 state changes added" in capsys.readouterr().out
+    assert Alert.objects.get().closed_at == T0 + timedelta(minutes=9)

@@ -119,3 +119,27 @@ def test_without_a_pinned_certificate_and_downloads_off_nothing_is_believed(tmp_
             load(FIXTURES / "aws-sdk-java-v2" / "test-notification-no-subject.json"),
             CertificateStore(tmp_path, download=False),
         )
+
+
+@pytest.mark.parametrize("host", ["sns.s3.amazonaws.com", "sns.s3-us-west-2.amazonaws.com", "sns.amazonaws.com"])
+def test_s3_bucket_addresses_are_not_sns_hosts(host):
+    assert signing_cert_url_problem(f"https://{host}/SimpleNotificationService-x.pem") == "not an SNS host"
+
+
+def test_a_certificate_that_cannot_be_fetched_is_a_refusal_and_not_fetched_again_at_once(monkeypatch):
+    import urllib.error
+
+    calls = []
+
+    def unreachable(url, timeout):
+        calls.append(url)
+        raise urllib.error.URLError("no route")
+
+    monkeypatch.setattr("urllib.request.urlopen", unreachable)
+    message = load(FIXTURES / "aws-sdk-java-v2" / "test-notification-no-subject.json")
+    store = CertificateStore(None, download=True)
+
+    for _ in range(2):
+        with pytest.raises(SnsSignatureError, match="could not be fetched"):
+            verify(message, store)
+    assert len(calls) == 1

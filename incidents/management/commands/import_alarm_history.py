@@ -1,4 +1,6 @@
+import json
 import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -8,8 +10,8 @@ from incidents.services.history import history_import
 
 class Command(BaseCommand):
     help = (
-        "Import saved alarm history: JSON lines of DescribeAlarmHistory items (as `aws cloudwatch "
-        "describe-alarm-history` prints them), from a file or - for standard input."
+        "Import saved alarm history: what `aws cloudwatch describe-alarm-history --output json` prints, or "
+        "JSON lines of its items, from a file or - for standard input."
     )
 
     def add_arguments(self, parser):
@@ -22,9 +24,20 @@ class Command(BaseCommand):
         if account is None:
             raise CommandError(f"No account {account_id}: register it first (aws_account_add).")
         try:
-            lines = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-        except OSError as exc:
+            text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {path}: {exc}") from exc
-        with lines:
-            added, skipped = history_import(account=account, region=region, lines=lines)
-        self.stdout.write(f"{added} state changes added, {skipped} lines skipped (not state updates or not JSON)")
+        added, skipped = history_import(account=account, region=region, lines=history_lines(text))
+        self.stdout.write(f"{added} state changes added, {skipped} items skipped (not state updates or not JSON)")
+
+
+def history_lines(text: str) -> list[str]:
+    """One item per line: the CLI's document (``{"AlarmHistoryItems": [...]}``) split into its items, or
+    the text's own lines."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return text.splitlines()
+    if isinstance(document, dict) and isinstance(document.get("AlarmHistoryItems"), list):
+        return [json.dumps(item) for item in document["AlarmHistoryItems"]]
+    return text.splitlines()
