@@ -210,3 +210,38 @@ def test_unknown_accounts_are_listed_on_the_sync_runs_page(signer, deliver, clie
     page = client.get("/sync-runs/").content.decode()
 
     assert 'id="unknown-accounts"' in page and "999999999999" in page
+
+
+def test_the_hooks_answer_posts_only_and_set_no_cookie(client, signer, account):
+    assert client.get("/hooks/sns/").status_code == 405
+    assert client.get("/hooks/eventbridge/").status_code == 405
+
+    response = post(client, change(signer, "ALARM", "OK", T0))
+
+    assert response.status_code == 200 and not response.cookies  # no session, no CSRF: a signed delivery
+
+
+def test_a_subscription_is_confirmed_by_fetching_its_subscribe_url_on_an_sns_host_only(client, signer, monkeypatch):
+    fetched = []
+
+    class Answer:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self, size):
+            return b"<ConfirmSubscriptionResponse/>"
+
+    monkeypatch.setattr("urllib.request.urlopen", lambda url, timeout: fetched.append(url) or Answer())
+    good = signer.envelope(topic_arn=TOPIC, message="confirm", kind="SubscriptionConfirmation")
+    evil_url = "https://sns.evil.com/?Action=ConfirmSubscription"
+    evil = signer.envelope(topic_arn=TOPIC, message="confirm", kind="SubscriptionConfirmation", subscribe_url=evil_url)
+
+    assert post(client, good).status_code == 200 and post(client, evil).status_code == 200
+
+    assert fetched == [good["SubscribeURL"]]  # the other was stored, and not fetched
+    statuses = dict(InboundMessage.objects.values_list("message_id", "status"))
+    assert statuses == {good["MessageId"]: "processed", evil["MessageId"]: "ignored"}
+    assert "SNS host" in InboundMessage.objects.get(message_id=evil["MessageId"]).error

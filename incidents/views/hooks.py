@@ -130,3 +130,7 @@ def eventbridge_hook(request):
     if not isinstance(event_id, str) or not event_id or not isinstance(kind, str):
         return _refuse(400, "not an EventBridge event (id, detail-type)")
     return _stored(InboundSource.EVENTBRIDGE, event_id, kind, "", request.body.decode())
+
+
+# The webhook paths, which portal.middleware.WebhookMiddleware sends straight to their views.
+HOOKS = {"/hooks/sns/": sns_hook, "/hooks/eventbridge/": eventbridge_hook}

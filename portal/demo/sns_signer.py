@@ -65,6 +65,7 @@ class SnsSigner:
         timestamp: datetime | None = None,
         version: str = "1",
         message_id: str | None = None,
+        subscribe_url: str | None = None,
     ) -> dict:
         """A signed SNS envelope, as SNS posts it to an HTTP(S) subscription."""
         envelope = {
@@ -80,7 +81,9 @@ class SnsSigner:
             envelope["Subject"] = subject
         if kind != "Notification":
             envelope["Token"] = uuid.uuid4().hex
-            envelope["SubscribeURL"] = f"https://sns.{self.region}.amazonaws.com/?Action=ConfirmSubscription"
+            envelope["SubscribeURL"] = (
+                subscribe_url or f"https://sns.{self.region}.amazonaws.com/?Action=ConfirmSubscription"
+            )
         algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()  # noqa: S303 (what SNS v1 uses)
         signature = self._key.sign(string_to_sign(envelope), padding.PKCS1v15(), algorithm)
         envelope["Signature"] = base64.b64encode(signature).decode()
