@@ -5,11 +5,13 @@ state change is stored once per (alarm, time, new state) whatever brought it; an
 of an alarm, derived from its state changes, so duplicates, late and out-of-order deliveries converge.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from alarms.choices import AlarmState
 from alarms.models import Alarm
+from incidents.choices import Outcome
 
 
 class InboundSource(models.TextChoices):
@@ -84,6 +86,21 @@ class Alert(models.Model):
     opened_at = models.DateTimeField(db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(blank=True, help_text="The state reason when it opened.")
+    # What people did about it (incidents.services.outcomes); every change is audited.
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+    outcome_note = models.TextField(blank=True)
+    outcome_inferred = models.BooleanField(default=False)
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # The first human outcome or acknowledgement: time to first response is this minus opened_at.
+    first_response_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at", "-id"]

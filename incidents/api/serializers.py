@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from incidents.choices import Outcome
 from incidents.models import Alert, StateChange
 
 
@@ -11,8 +12,8 @@ class AlertSerializer(serializers.ModelSerializer):
     service = serializers.SlugRelatedField(source="alarm.service", slug_field="slug", read_only=True)
     owner_team = serializers.SlugRelatedField(source="alarm.owner_team", slug_field="slug", read_only=True)
     incident = serializers.SerializerMethodField()
-    outcome = serializers.SerializerMethodField()
-    outcome_inferred = serializers.SerializerMethodField()
+    outcome = serializers.CharField(allow_null=True, read_only=True, help_text="null until someone records one.")
+    duplicate_of = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Alert
@@ -28,17 +29,27 @@ class AlertSerializer(serializers.ModelSerializer):
             "incident",
             "outcome",
             "outcome_inferred",
+            "outcome_note",
+            "duplicate_of",
+            "outcome_at",
+            "acknowledged_at",
+            "first_response_at",
         ]
         read_only_fields = fields
 
     def get_incident(self, alert) -> int | None:
         return None
 
-    def get_outcome(self, alert) -> str | None:
-        return None
+    def to_representation(self, alert):
+        item = super().to_representation(alert)
+        item["outcome"] = alert.outcome or None
+        return item
 
-    def get_outcome_inferred(self, alert) -> bool | None:
-        return None
+
+class OutcomeSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+    duplicate_of = serializers.PrimaryKeyRelatedField(queryset=Alert.objects.all(), required=False, allow_null=True)
 
 
 class StateChangeSerializer(serializers.ModelSerializer):
