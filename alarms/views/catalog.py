@@ -1,6 +1,5 @@
 """Server-rendered pages of the catalog: each view calls selectors or one service and renders."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -18,36 +17,24 @@ from alarms.services.governance import alarm_update_governance
 from alarms.services.replacement import replacement_unlink
 from alarms.services.suggested_purpose import alarms_accept_suggestions
 from alarms.tasks import enqueue_sync
+from portal.filter_forms import label_blank_choices
 
 PAGE_SIZE = 50
 
 
 # Filters whose blank choice would repeat one of their own choices ("Live only" for deleted) get none.
-NO_BLANK_CHOICE = {"deleted"}
+NO_BLANK_CHOICE = frozenset({"deleted"})
 
 
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _label_blank_choices(form: forms.Form) -> forms.Form:
-    """Say "Any" instead of "---------" and "Unknown" in the HTML filter form (the API shares the FilterSet
-    but never shows these labels)."""
-    for name, field in form.fields.items():
-        if isinstance(field.widget, forms.NullBooleanSelect):
-            field.widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
-        elif hasattr(field, "empty_label"):  # model choices, and django-filter's choices
-            field.empty_label = None if name in NO_BLANK_CHOICE else "Any"
-            # The form's copy of the widget still iterates the class-level field; point it at this one.
-            field.widget.choices = field.choices
-    return form
-
-
 def alarm_list(request):
     filterset = AlarmFilterSet(
         request.GET or None, queryset=selectors.alarm_list().order_by("name", "id"), request=request
     )
-    _label_blank_choices(filterset.form)
+    label_blank_choices(filterset.form, no_blank=NO_BLANK_CHOICE)
     can_edit = can_edit_governance(request.user)
     return render(
         request,
@@ -156,7 +143,7 @@ def service_merge(request, slug: str):
 
 def sync_run_list(request):
     filterset = SyncRunFilterSet(request.GET or None, queryset=selectors.sync_run_list())
-    _label_blank_choices(filterset.form)
+    label_blank_choices(filterset.form, no_blank=NO_BLANK_CHOICE)
     return render(
         request,
         "alarms/sync_run_list.html",

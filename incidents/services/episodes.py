@@ -30,7 +30,7 @@ class Episode:
 def state_change_record(*, alarm_id: int, report: AlarmStateReport, source: str) -> bool:
     """Store what ``report`` says happened to the alarm and rebuild its alerts; True when it was new."""
     with transaction.atomic():
-        Alarm.objects.select_for_update().filter(pk=alarm_id).values_list("pk", flat=True).first()
+        alarms_lock([alarm_id])
         change, created = StateChange.objects.get_or_create(
             alarm_id=alarm_id,
             at=report.at,
@@ -49,6 +49,12 @@ def state_change_record(*, alarm_id: int, report: AlarmStateReport, source: str)
             return False
         alarm_alerts_rebuild(alarm_id=alarm_id, around=report.at)
     return True
+
+
+def alarms_lock(alarm_ids: list[int]) -> None:
+    """Lock the alarms' rows, in id order, for the caller's transaction: the one lock every writer of an
+    alarm's state changes and alerts takes, so that they never interleave nor deadlock."""
+    list(Alarm.objects.select_for_update().filter(pk__in=sorted(alarm_ids)).order_by("pk").values_list("pk"))
 
 
 def episodes_from(changes: list[StateChange]) -> list[Episode]:

@@ -26,7 +26,7 @@ from alarms.services.runs import account_access, sync_run_claim, sync_run_fail, 
 from incidents.ingest.cloudwatch_message import AlarmStateReport
 from incidents.ingest.history_item import report_from_history_item
 from incidents.models import HistoryWatermark, StateChange
-from incidents.services.episodes import alarm_alerts_rebuild
+from incidents.services.episodes import alarm_alerts_rebuild, alarms_lock
 from incidents.services.ingest import alarm_for_report
 from portal.db import without_commit_wait
 
@@ -130,7 +130,7 @@ def _rebuild(touched: dict[int, datetime]) -> None:
         batch = alarm_ids[start : start + REBUILD_BATCH]
         with transaction.atomic():
             without_commit_wait()
-            list(Alarm.objects.select_for_update().filter(pk__in=batch).order_by("pk").values_list("pk", flat=True))
+            alarms_lock(batch)
             for alarm_id in batch:
                 alarm_alerts_rebuild(alarm_id=alarm_id, around=touched[alarm_id])
     touched.clear()

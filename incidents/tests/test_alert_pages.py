@@ -118,3 +118,11 @@ def test_an_alarms_alerts_follow_it_across_replacement(estate, viewer, make_alar
     items = client_for(viewer).get("/api/v1/alerts/", {"alarm_arn": new.arn}).json()["results"]
 
     assert sorted(i["alarm_arn"] for i in items) == sorted([old.arn, old.arn, new.arn])
+
+
+def test_the_alert_filters_offer_any_rather_than_blanks_or_unknown(estate, client, viewer):
+    client.force_login(viewer)
+
+    form = client.get(reverse("alert-list")).content.decode().split('id="alert-filters"')[1].split("</form>")[0]
+
+    assert ">Any<" in form and "Unknown" not in form and "---------" not in form

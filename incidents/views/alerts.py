@@ -5,16 +5,14 @@ from django.shortcuts import get_object_or_404, render
 
 from incidents import selectors
 from incidents.filtersets import AlertFilterSet
+from portal.filter_forms import label_blank_choices
 
 PAGE_SIZE = 50
 
 
 def alert_list(request):
     filterset = AlertFilterSet(request.GET or None, queryset=selectors.alert_list(), request=request)
-    for field in filterset.form.fields.values():  # "Any" instead of the blank choice's dashes
-        if hasattr(field, "empty_label"):
-            field.empty_label = "Any"
-            field.widget.choices = field.choices
+    label_blank_choices(filterset.form)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "incidents/alert_list.html", {"filter": filterset, "page": page})
 
