@@ -10,3 +10,15 @@ class Outcome(models.TextChoices):
     TRANSIENT = "transient", "Transient: recovered by itself"
     DUPLICATE = "duplicate", "Duplicate of another alert"
     FALSE_POSITIVE = "false_positive", "False positive: the alarm was wrong"
+
+
+class CustomerImpact(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    YES = "yes", "Yes"
+    NO = "no", "No"
+
+
+class Announcement(models.TextChoices):
+    NONE = "none", "None"
+    NEEDED = "needed", "Needed"
+    SENT = "sent", "Sent"

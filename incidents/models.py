@@ -10,8 +10,8 @@ from django.db import models
 from django.db.models import Q
 
 from alarms.choices import AlarmState
-from alarms.models import Alarm
-from incidents.choices import Outcome
+from alarms.models import Alarm, Service, Team
+from incidents.choices import Announcement, CustomerImpact, Outcome
 
 
 class InboundSource(models.TextChoices):
@@ -101,12 +101,18 @@ class Alert(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     # The first human outcome or acknowledgement: time to first response is this minus opened_at.
     first_response_at = models.DateTimeField(null=True, blank=True)
+    # The failure it belongs to (incidents.services.grouping); null for an alarm without a service.
+    incident = models.ForeignKey("Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
 
     class Meta:
         ordering = ["-opened_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["alarm"], condition=Q(closed_at__isnull=True), name="alert_one_open"),
             models.UniqueConstraint(fields=["alarm", "opened_at"], name="alert_once_per_opening"),
+        ]
+        indexes = [
+            # The inbox and the inference read the alerts nobody labelled yet, newest first.
+            models.Index(fields=["-opened_at"], condition=Q(outcome=""), name="alert_unlabelled_idx"),
         ]
 
     def __str__(self) -> str:
@@ -115,6 +121,72 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+
+class Incident(models.Model):
+    """The alerts of one failure of a service: an alert of the service joins the open incident when it opens
+    within the grouping window of its last alert (or while one of its alerts is still open); otherwise it opens
+    a new one. It closes once all its alerts closed and a quiet period passed (incidents.services.grouping).
+    The database allows one open incident per service."""
+
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    title = models.CharField(max_length=300)
+    opened_at = models.DateTimeField(db_index=True, help_text="When its first alert opened.")
+    last_alert_at = models.DateTimeField(help_text="When its latest alert opened.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    customer_impact = models.CharField(max_length=16, choices=CustomerImpact.choices, default=CustomerImpact.UNKNOWN)
+    announcement = models.CharField(max_length=16, choices=Announcement.choices, default=Announcement.NONE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service"], condition=Q(closed_at__isnull=True), name="incident_one_open_per_service"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class IncidentNote(models.Model):
+    """A responder's note on an incident's timeline."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    author_name = models.CharField(max_length=150, help_text="Kept when the user is deleted.")
+    at = models.DateTimeField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.author_name} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class TeamAlertPolicy(models.Model):
+    """A team's own thresholds for outcome inference; an empty field takes the portal's default (settings)."""
+
+    team = models.OneToOneField(Team, primary_key=True, on_delete=models.CASCADE, related_name="alert_policy")
+    transient_max_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="An untouched alert that closed within this is labelled transient."
+    )
+    duplicate_window_seconds = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="An untouched alert opening this soon after another alarm's alert of its incident is its duplicate.",
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name_plural = "team alert policies"
+
+    def __str__(self) -> str:
+        return f"alert policy of {self.team_id}"
 
 
 class HistoryWatermark(models.Model):

@@ -32,3 +32,11 @@ def history_backfill_task(account_pk: int, region: str) -> str:
         return "account gone or disabled"
     run = history_backfill(account=account, region=region)
     return run.status if run else "already running"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def incidents_close_task() -> int:
+    """Beat, every minute: close the incidents whose quiet period passed."""
+    from incidents.services.grouping import incidents_close
+
+    return incidents_close()

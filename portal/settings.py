@@ -327,6 +327,18 @@ OKAMI_INBOUND_SWEEP_SECONDS = env_int("OKAMI_INBOUND_SWEEP_SECONDS", 10)
 OKAMI_HISTORY_BACKFILL = env_bool("OKAMI_HISTORY_BACKFILL", True)
 OKAMI_HISTORY_INTERVAL_SECONDS = env_int("OKAMI_HISTORY_INTERVAL_SECONDS", 86400)
 
+# Outcome inference (incidents.services.inference): an untouched alert that closed within the transient limit,
+# or opened within the duplicate window after another alarm's alert of its incident, is labelled once the grace
+# period passed; teams may set their own limits (TeamAlertPolicy).
+OKAMI_TRANSIENT_MAX_SECONDS = env_int("OKAMI_TRANSIENT_MAX_SECONDS", 300)
+OKAMI_DUPLICATE_WINDOW_SECONDS = env_int("OKAMI_DUPLICATE_WINDOW_SECONDS", 120)
+OKAMI_INFERENCE_GRACE_SECONDS = env_int("OKAMI_INFERENCE_GRACE_SECONDS", 3600)
+OKAMI_INFERENCE_INTERVAL_SECONDS = env_int("OKAMI_INFERENCE_INTERVAL_SECONDS", 300)
+# Incidents (incidents.services.grouping): an alert of a service joins its open incident within this window
+# of the incident's last alert; an incident closes this long after its last alert closed.
+OKAMI_INCIDENT_WINDOW_SECONDS = env_int("OKAMI_INCIDENT_WINDOW_SECONDS", 600)
+OKAMI_INCIDENT_QUIET_SECONDS = env_int("OKAMI_INCIDENT_QUIET_SECONDS", 600)
+
 CELERY_BEAT_SCHEDULE = {
     "sync-all-accounts": {
         "task": "alarms.tasks.sync_all_accounts",
@@ -339,6 +351,14 @@ CELERY_BEAT_SCHEDULE = {
     "inbound-sweep": {
         "task": "incidents.tasks.inbound_sweep_task",
         "schedule": float(OKAMI_INBOUND_SWEEP_SECONDS),
+    },
+    "outcome-inference": {
+        "task": "incidents.tasks.outcomes_infer_task",
+        "schedule": float(OKAMI_INFERENCE_INTERVAL_SECONDS),
+    },
+    "incident-close": {
+        "task": "incidents.tasks.incidents_close_task",
+        "schedule": 60.0,
     },
 }
 

@@ -5,13 +5,13 @@ from incidents.models import Alert, StateChange
 
 
 class AlertSerializer(serializers.ModelSerializer):
-    """An alert (one ALARM episode). Outcomes and incidents come with their own features: null until then."""
+    """An alert (one ALARM episode), its outcome and the incident it belongs to."""
 
     alarm_arn = serializers.CharField(source="alarm.arn", read_only=True)
     alarm_name = serializers.CharField(source="alarm.name", read_only=True)
     service = serializers.SlugRelatedField(source="alarm.service", slug_field="slug", read_only=True)
     owner_team = serializers.SlugRelatedField(source="alarm.owner_team", slug_field="slug", read_only=True)
-    incident = serializers.SerializerMethodField()
+    incident = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     outcome = serializers.CharField(allow_null=True, read_only=True, help_text="null until someone records one.")
     duplicate_of = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
@@ -36,9 +36,6 @@ class AlertSerializer(serializers.ModelSerializer):
             "first_response_at",
         ]
         read_only_fields = fields
-
-    def get_incident(self, alert) -> int | None:
-        return None
 
     def to_representation(self, alert):
         item = super().to_representation(alert)

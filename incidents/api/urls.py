@@ -1,10 +1,11 @@
 from django.urls import path
 
-from incidents.api import views
+from incidents.api import incidents, views
 
 
 def register(router) -> None:
     router.register("alerts", views.AlertViewSet, basename="alert")
+    router.register("incidents", incidents.IncidentViewSet, basename="incident")
 
 
 urlpatterns = [

@@ -3,7 +3,8 @@
 A state change is stored once per (alarm, time, new state), whatever reported it; a second report only adds
 its source. Alerts are ALARM episodes rebuilt from the state changes of one alarm around the new one, inside
 one transaction holding the alarm's row lock, so concurrent, duplicate, late and out-of-order reports of the
-same alarm converge to the same alerts. An existing alert overlapping a rebuilt episode is kept and adjusted
+same alarm converge to the same alerts. A new alert is put into its service's incident at once (grouping).
+An existing alert overlapping a rebuilt episode is kept and adjusted
 (what people recorded on it stays); the database allows one open alert per alarm.
 """
 
@@ -18,6 +19,7 @@ from alarms.choices import AlarmState
 from alarms.models import Alarm
 from incidents.ingest.cloudwatch_message import AlarmStateReport
 from incidents.models import Alert, StateChange
+from incidents.services.grouping import alerts_group
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ def _reconcile(alarm_id: int, alerts: list[Alert], episodes: list[Episode]) -> N
         if (alert.opened_at, alert.closed_at) != (episode.opened_at, episode.closed_at):
             alert.opened_at, alert.closed_at = episode.opened_at, episode.closed_at
             alert.save(update_fields=["opened_at", "closed_at"])
-    Alert.objects.bulk_create(
+    created = Alert.objects.bulk_create(
         [Alert(alarm_id=alarm_id, opened_at=e.opened_at, closed_at=e.closed_at, reason=e.reason) for e in unmatched]
     )
+    if created:
+        alerts_group([alert.pk for alert in created])

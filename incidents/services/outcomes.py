@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from alarms.services.audit import Change, audit_record
-from incidents.choices import Outcome
-from incidents.models import Alert
+from incidents.choices import Announcement, CustomerImpact, Outcome
+from incidents.models import Alert, Incident
 
 OUTCOME_ACTION = "alert.outcome"
 ACK_ACTION = "alert.acknowledge"
@@ -53,6 +53,8 @@ def alert_outcome_record(
             ]
         )  # fmt: skip
         after = _snapshot(locked)
+        if outcome == Outcome.CUSTOMER_IMPACT and locked.incident_id:
+            incident_customer_impact_noted(incident_id=locked.incident_id)
         if before != after:
             audit_record(
                 actor=actor,
@@ -80,3 +82,12 @@ def alert_acknowledge(*, alert: Alert, actor) -> Alert:
             ],
         )
     return locked
+
+
+def incident_customer_impact_noted(*, incident_id: int) -> None:
+    """An alert of the incident affected customers: so did the incident, and an announcement may be needed
+    (unless people already said otherwise)."""
+    Incident.objects.filter(pk=incident_id, customer_impact=CustomerImpact.UNKNOWN).update(
+        customer_impact=CustomerImpact.YES
+    )
+    Incident.objects.filter(pk=incident_id, announcement=Announcement.NONE).update(announcement=Announcement.NEEDED)
