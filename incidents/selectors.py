@@ -1,8 +1,12 @@
 """Reads of alerts and state changes that span relations; they own select_related and ordering."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import datetime
 
-from incidents.models import Alert, InboundMessage, StateChange
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Prefetch, Q, QuerySet
+
+from alarms.permissions import can_edit_governance
+from incidents.models import Alert, InboundMessage, Incident, StateChange
 
 
 def alert_list() -> QuerySet[Alert]:
@@ -35,3 +39,102 @@ def state_change_messages(changes) -> list[InboundMessage]:
 
 def alarm_state_changes(*, alarm_id: int) -> QuerySet[StateChange]:
     return StateChange.objects.filter(alarm_id=alarm_id).order_by("-at", "-id")
+
+
+# Incidents
+
+
+def incident_list() -> QuerySet[Incident]:
+    """Incidents newest first, each with its alert counts and first response, in one query whatever the page
+    size. Time to first response is the earliest first response among its alerts minus its opening."""
+    return (
+        Incident.objects.select_related("service", "service__team")
+        .annotate(
+            alert_count=Count("alerts", distinct=True),
+            open_alert_count=Count("alerts", filter=Q(alerts__closed_at__isnull=True), distinct=True),
+            alarm_count=Count("alerts__alarm", distinct=True),
+            first_response_at=Min("alerts__first_response_at"),
+        )
+        .annotate(
+            time_to_first_response=ExpressionWrapper(
+                F("first_response_at") - F("opened_at"), output_field=DurationField()
+            )
+        )
+        .order_by("-opened_at", "-id")
+    )
+
+
+def incident_details() -> QuerySet[Incident]:
+    """``incident_list`` with each incident's alerts (oldest first) and notes, two queries more in all."""
+    return incident_list().prefetch_related(
+        Prefetch("alerts", queryset=alert_list().order_by("opened_at", "id")), "notes"
+    )
+
+
+def incident_alerts(*, incident: Incident) -> QuerySet[Alert]:
+    """The incident's alerts, oldest first, with who answered them."""
+    return (
+        alert_list()
+        .filter(incident=incident)
+        .select_related("outcome_by", "acknowledged_by")
+        .order_by("opened_at", "id")
+    )
+
+
+def incident_merge_candidates(*, incident: Incident, limit: int = 20) -> QuerySet[Incident]:
+    """The service's other recent incidents: the likely targets of a merge."""
+    if incident.service_id is None:
+        return Incident.objects.none()
+    return (
+        Incident.objects.filter(service_id=incident.service_id)
+        .exclude(pk=incident.pk)
+        .order_by("-opened_at", "-id")[:limit]
+    )
+
+
+def incident_editable_by(*, incident: Incident, user) -> bool:
+    """Editors, and the members of the team of the incident's service, change it."""
+    if can_edit_governance(user):
+        return True
+    team_id = incident.service.team_id if incident.service_id else None
+    return bool(team_id and user.is_authenticated and user.teams.filter(pk=team_id).exists())
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # opened, acknowledged, outcome, note, closed
+    text: str
+    who: str = ""
+    alert_id: int | None = None
+    inferred: bool = False
+
+
+# At the same instant an alert opens before anyone answers it, and closes after.
+_TIMELINE_ORDER = {"opened": 0, "acknowledged": 1, "outcome": 2, "note": 3, "closed": 4}
+
+
+def incident_timeline(incident: Incident, *, alerts=None, notes=None) -> list[TimelineEntry]:
+    """What happened, in time order: its alerts opening and closing, acknowledgements, outcomes (a person's
+    or inferred) and notes. Pass ``alerts`` (from ``incident_alerts``) or ``notes`` already read to spare
+    their query."""
+    if alerts is None:
+        alerts = incident_alerts(incident=incident)
+    if notes is None:
+        notes = incident.notes.all()
+    entries = []
+    for alert in alerts:
+        name = alert.alarm.name
+        entries.append(TimelineEntry(alert.opened_at, "opened", f"{name} opened", alert_id=alert.pk))
+        if alert.acknowledged_at:
+            who = alert.acknowledged_by.get_username() if alert.acknowledged_by else ""
+            entries.append(TimelineEntry(alert.acknowledged_at, "acknowledged", name, who, alert.pk))
+        if alert.outcome:
+            at = alert.outcome_at or alert.closed_at or alert.opened_at
+            who = alert.outcome_by.get_username() if alert.outcome_by else ""
+            text = f"{name}: {alert.get_outcome_display()}" + (f" ({alert.outcome_note})" if alert.outcome_note else "")
+            entries.append(TimelineEntry(at, "outcome", text, who, alert.pk, alert.outcome_inferred))
+        if alert.closed_at:
+            entries.append(TimelineEntry(alert.closed_at, "closed", f"{name} closed", alert_id=alert.pk))
+    entries += [TimelineEntry(note.at, "note", note.text, note.author_name) for note in notes]
+    return sorted(entries, key=lambda e: (e.at, _TIMELINE_ORDER[e.kind]))

@@ -40,3 +40,12 @@ def incidents_close_task() -> int:
     from incidents.services.grouping import incidents_close
 
     return incidents_close()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def outcomes_infer_task() -> int:
+    """Beat: label the untouched alerts past the grace period transient or duplicate."""
+    from incidents.services.inference import outcomes_infer
+
+    result = outcomes_infer()
+    return result.transient + result.duplicate
