@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from incidents.choices import Outcome
 from incidents.models import Alert, StateChange
+from incidents.services.outcomes import MAX_BULK, MAX_NOTE
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -45,8 +46,29 @@ class AlertSerializer(serializers.ModelSerializer):
 
 class OutcomeSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NOTE, default="")
     duplicate_of = serializers.PrimaryKeyRelatedField(queryset=Alert.objects.all(), required=False, allow_null=True)
+
+
+class BulkOutcomeSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_BULK, help_text="Alert ids."
+    )
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices,
+        help_text="Any outcome but duplicate, which names its original and so is recorded one alert at a time.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NOTE, default="")
+
+    def validate_outcome(self, value):
+        if value == Outcome.DUPLICATE:
+            raise serializers.ValidationError("A duplicate names the alert it duplicates: label it on its own.")
+        return value
+
+
+class BulkOutcomeResultSerializer(serializers.Serializer):
+    labelled = serializers.IntegerField()
+    results = AlertSerializer(many=True)
 
 
 class StateChangeSerializer(serializers.ModelSerializer):

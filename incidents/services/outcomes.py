@@ -4,8 +4,11 @@ overwritten silently. The first human outcome or acknowledgement is the alert's 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alarms.services.audit import Change, audit_record
@@ -15,6 +18,7 @@ from incidents.models import Alert, Incident
 OUTCOME_ACTION = "alert.outcome"
 ACK_ACTION = "alert.acknowledge"
 MAX_NOTE = 4000
+MAX_BULK = 500
 
 
 def _snapshot(alert: Alert) -> dict:
@@ -37,8 +41,10 @@ def alert_outcome_record(
         raise ValidationError({"duplicate_of": "Say which alert this one duplicates."})
     if duplicate_of is not None and (outcome != Outcome.DUPLICATE or duplicate_of.pk == alert.pk):
         raise ValidationError({"duplicate_of": "Only a duplicate names another alert, and never itself."})
-    if len(note) > MAX_NOTE:
-        raise ValidationError({"note": f"At most {MAX_NOTE} characters."})
+    # A repeat points back at what came first: naming a later alert would make the original the copy.
+    if duplicate_of is not None and duplicate_of.opened_at > alert.opened_at:
+        raise ValidationError({"duplicate_of": "A duplicate names an alert that opened no later than it did."})
+    _check_note(note)
     with transaction.atomic():
         locked = Alert.objects.select_for_update(of=("self",)).select_related("outcome_by").get(pk=alert.pk)
         before = _snapshot(locked)
@@ -62,6 +68,56 @@ def alert_outcome_record(
                 changes=[Change(alarm_id=locked.alarm_id, target=f"alert:{locked.pk}", before=before, after=after)],
             )
     return locked
+
+
+def alerts_outcome_record_bulk(*, alerts: Iterable[Alert], outcome: str, actor, note: str = "") -> int:
+    """Record one outcome for many alerts at once: all of them or none, one audit entry per alert whose
+    outcome changed. A duplicate names its own original, so duplicates are labelled one at a time."""
+    if outcome not in Outcome.values:
+        raise ValidationError({"outcome": f"One of {', '.join(Outcome.values)}."})
+    if outcome == Outcome.DUPLICATE:
+        raise ValidationError({"outcome": "A duplicate names the alert it duplicates: label it on its own."})
+    _check_note(note)
+    ids = sorted({alert.pk for alert in alerts})
+    if not ids:
+        raise ValidationError({"alerts": "Select at least one alert."})
+    if len(ids) > MAX_BULK:
+        raise ValidationError({"alerts": f"At most {MAX_BULK} alerts at once."})
+    with transaction.atomic():
+        # Locked in id order, so two bulk labellings of overlapping alerts cannot deadlock.
+        locked = list(
+            Alert.objects.select_for_update(of=("self",)).select_related("outcome_by").filter(pk__in=ids).order_by("pk")
+        )
+        if len(locked) != len(ids):
+            raise ValidationError({"alerts": "Some of these alerts no longer exist."})
+        now = timezone.now()
+        Alert.objects.filter(pk__in=ids).update(
+            outcome=outcome,
+            outcome_note=note,
+            duplicate_of=None,
+            outcome_inferred=False,
+            outcome_by=actor,
+            outcome_at=now,
+            first_response_at=Coalesce("first_response_at", models.Value(now, output_field=models.DateTimeField())),
+        )
+        after = {"outcome": outcome, "note": note, "duplicate_of": None, "inferred": False,
+                 "by": getattr(actor, "username", None)}  # fmt: skip
+        changes = []
+        for alert in locked:
+            before = _snapshot(alert)
+            if before != after:
+                changes.append(Change(alarm_id=alert.alarm_id, target=f"alert:{alert.pk}", before=before, after=after))
+        if outcome == Outcome.CUSTOMER_IMPACT:
+            # The same hook as one alert's outcome, once per incident (a handful, however many alerts).
+            for incident_id in sorted({alert.incident_id for alert in locked if alert.incident_id}):
+                incident_customer_impact_noted(incident_id=incident_id)
+        audit_record(actor=actor, action=OUTCOME_ACTION, changes=changes)
+    return len(ids)
+
+
+def _check_note(note: str) -> None:
+    if len(note) > MAX_NOTE:
+        raise ValidationError({"note": f"At most {MAX_NOTE} characters."})
 
 
 def alert_acknowledge(*, alert: Alert, actor) -> Alert:
