@@ -64,7 +64,7 @@ def plant_alerts(total: int, seed: int = 11) -> None:
             """UPDATE incidents_alert a SET incident_id = i.id FROM incidents_incident i
                WHERE i.opened_at = a.opened_at"""
         )
-        cursor.execute("ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+        cursor.execute("ANALYZE")
 
 
 ALERT_PAGE_SQL = """

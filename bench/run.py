@@ -1,7 +1,7 @@
 """Benchmarks of the catalog. Each figure is printed with its ratio to a reference measured in the same run.
 
     make bench                       # all
-    make bench BENCH_ARGS="sync"     # one of: sync, refresh, refresh-scale, discovery, ingest, lists, rules, inference
+    make bench BENCH_ARGS="sync"     # one of the names in BENCHES
 
 See bench/README.md for what is measured and the targets.
 """
@@ -28,7 +28,9 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench import discovery, inference, ingest, lists, refresh, rules, sync  # noqa: E402
+from bench import alert_lists, discovery, inference, ingest, lists, refresh, rules, sync  # noqa: E402
+
+BENCHES = ["sync", "refresh", "refresh-scale", "discovery", "ingest", "lists", "alert-lists", "rules", "inference"]
 
 
 def main() -> None:
@@ -36,7 +38,7 @@ def main() -> None:
     parser.add_argument(
         "which",
         nargs="*",
-        help="benches to run: sync, refresh, refresh-scale, discovery, ingest, lists, rules, inference (default: all)",
+        help=f"benches to run: {', '.join(BENCHES)} (default: all)",
     )
     parser.add_argument("--alarms", type=int, default=5000, help="alarms planted in local AWS for the sync bench")
     parser.add_argument("--discovery-alarms", type=int, default=10000, help="alarms planted (discovery)")
@@ -48,9 +50,10 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=20000, help="resources in the inventory for the rules bench")
     parser.add_argument("--accounts", type=int, default=50, help="accounts refreshed by the workers (refresh-scale)")
     parser.add_argument("--scale-alarms", type=int, default=20000, help="alarms over those accounts (refresh-scale)")
+    parser.add_argument("--alerts", type=int, default=100000, help="alerts behind the alert lists (alert-lists)")
     parser.add_argument("--inference-alerts", type=int, default=100000, help="alerts labelled (inference)")
     args = parser.parse_args()
-    benches = ["sync", "refresh", "refresh-scale", "discovery", "ingest", "lists", "rules", "inference"]
+    benches = BENCHES
     which = args.which or benches
     unknown = set(which) - set(benches)
     if unknown:
@@ -71,6 +74,8 @@ def main() -> None:
         lists.bench_lists(args.catalog, args.requests)
     if "rules" in which:
         rules.bench_rules(args.catalog, args.resources)
+    if "alert-lists" in which:
+        alert_lists.bench_alert_lists(args.catalog, args.alerts, args.requests)
     if "inference" in which:
         inference.bench_inference(args.inference_alerts)
 

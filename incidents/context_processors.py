@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from incidents.models import Alert
+from incidents import selectors
 
 
 def inbox(request) -> dict:
@@ -14,6 +14,6 @@ def inbox(request) -> dict:
 
     @cache
     def inbox_count() -> int:
-        return Alert.objects.filter(outcome="", alarm__owner_team__in=user.teams.all()).count()
+        return selectors.inbox_count(user=user)
 
     return {"inbox_count": inbox_count}

@@ -3,7 +3,19 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
 
 from alarms.permissions import can_edit_governance
 from incidents.models import Alert, InboundMessage, Incident, StateChange
@@ -13,6 +25,24 @@ def alert_list() -> QuerySet[Alert]:
     return Alert.objects.select_related("alarm", "alarm__account", "alarm__service", "alarm__owner_team").order_by(
         "-opened_at", "-id"
     )
+
+
+def inbox_alerts(*, user, all_teams: bool = False) -> QuerySet[Alert]:
+    """The alerts nobody labelled yet, newest first: of the user's teams, or of every team."""
+    alerts = alert_list().filter(outcome="")
+    return alerts if all_teams else alerts.filter(alarm__owner_team__members=user)
+
+
+def inbox_count(*, user) -> int:
+    """How many alerts wait in the user's inbox: one COUNT over the partial index of unlabelled alerts."""
+    return Alert.objects.filter(outcome="", alarm__owner_team__members=user).count()
+
+
+def duplicate_candidates(*, alert: Alert) -> QuerySet[Alert]:
+    """The alerts this one may duplicate: others of its incident that opened no later than it did."""
+    if alert.incident_id is None:
+        return Alert.objects.none()
+    return alert_list().filter(incident_id=alert.incident_id, opened_at__lte=alert.opened_at).exclude(pk=alert.pk)
 
 
 def alert_state_changes(*, alert: Alert) -> QuerySet[StateChange]:
@@ -46,14 +76,18 @@ def alarm_state_changes(*, alarm_id: int) -> QuerySet[StateChange]:
 
 def incident_list() -> QuerySet[Incident]:
     """Incidents newest first, each with its alert counts and first response, in one query whatever the page
-    size. Time to first response is the earliest first response among its alerts minus its opening."""
+    size. Time to first response is the earliest first response among its alerts minus its opening.
+
+    Correlated subqueries rather than a join and GROUP BY: the database computes them for the rows of the
+    page only, not for every incident before sorting."""
+    alerts = Alert.objects.filter(incident=OuterRef("pk")).order_by().values("incident")
     return (
         Incident.objects.select_related("service", "service__team")
         .annotate(
-            alert_count=Count("alerts", distinct=True),
-            open_alert_count=Count("alerts", filter=Q(alerts__closed_at__isnull=True), distinct=True),
-            alarm_count=Count("alerts__alarm", distinct=True),
-            first_response_at=Min("alerts__first_response_at"),
+            alert_count=_scalar(alerts.annotate(n=Count("pk")).values("n"), 0),
+            open_alert_count=_scalar(alerts.filter(closed_at__isnull=True).annotate(n=Count("pk")).values("n"), 0),
+            alarm_count=_scalar(alerts.annotate(n=Count("alarm", distinct=True)).values("n"), 0),
+            first_response_at=Subquery(alerts.annotate(first=Min("first_response_at")).values("first")),
         )
         .annotate(
             time_to_first_response=ExpressionWrapper(
@@ -62,6 +96,10 @@ def incident_list() -> QuerySet[Incident]:
         )
         .order_by("-opened_at", "-id")
     )
+
+
+def _scalar(subquery: QuerySet, default) -> Coalesce:
+    return Coalesce(Subquery(subquery, output_field=IntegerField()), default)
 
 
 def incident_details() -> QuerySet[Incident]:

@@ -54,7 +54,9 @@ def alert_detail(request, pk: int):
             "may_label": may_label,
             "outcomes": Outcome.choices,
             "outcome_names": OUTCOME_NAMES,
-            "duplicate_choices": list(_duplicate_choices(alert)[:DUPLICATE_CHOICES]) if may_label else [],
+            "duplicate_choices": (
+                list(selectors.duplicate_candidates(alert=alert)[:DUPLICATE_CHOICES]) if may_label else []
+            ),
             "first_response": _elapsed(alert.first_response_at - alert.opened_at) if alert.first_response_at else "",
         },
     )
@@ -69,7 +71,7 @@ def _respond(request, alert: Alert) -> None:
     outcome = request.POST.get("outcome", "")
     duplicate_of = None
     if outcome == Outcome.DUPLICATE and request.POST.get("duplicate_of"):
-        duplicate_of = _duplicate_choices(alert).filter(pk=_int(request.POST["duplicate_of"])).first()
+        duplicate_of = selectors.duplicate_candidates(alert=alert).filter(pk=_int(request.POST["duplicate_of"])).first()
         if duplicate_of is None:
             messages.error(request, "Nothing changed: pick one of the incident's earlier alerts as the original.")
             return
@@ -80,17 +82,6 @@ def _respond(request, alert: Alert) -> None:
         messages.error(request, f"Nothing changed: {' '.join(exc.messages)}")
         return
     messages.success(request, f"Outcome recorded: {OUTCOME_NAMES[outcome]}.")
-
-
-def _duplicate_choices(alert: Alert):
-    """The alerts this one may duplicate here: others of its incident that opened no later than it did."""
-    if alert.incident_id is None:
-        return Alert.objects.none()
-    return (
-        selectors.alert_list()
-        .filter(incident_id=alert.incident_id, opened_at__lte=alert.opened_at)
-        .exclude(pk=alert.pk)
-    )
 
 
 def _int(value: str) -> int | None:

@@ -38,9 +38,7 @@ def inbox(request):
     user = request.user
     all_teams = request.GET.get("all") == "1" and can_edit_governance(user)
     teams = list(user.teams.order_by("name"))
-    alerts = selectors.alert_list().filter(outcome="")
-    if not all_teams:
-        alerts = alerts.filter(alarm__owner_team__in=[team.pk for team in teams])
+    alerts = selectors.inbox_alerts(user=user, all_teams=all_teams)
     page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -5,7 +5,7 @@ through the real path (verification, durable store, the worker's processing into
 The history is shaped like a real estate's and deterministic for a seed and an end time:
 
 - transient blips: managed-service alarms (Lambda, DynamoDB and SQS throttling, Kinesis iterator age) go to
-  ALARM for one to four minutes, several times a week, a few of them far more often than the rest;
+  ALARM for one to four minutes (one in five for longer), several times a week, a few far more often than the rest;
 - pairs that fire together: a service's Lambda ``Errors`` alarm and its public API's ``5XXError`` alarm,
   within a minute of each other;
 - a few real incidents: several alarms of one service in ALARM for 20 to 90 minutes;
@@ -69,6 +69,7 @@ SERVICE_PREFIX = re.compile(r"^(?P<service>[a-z]+(?:-[a-z]+)*?)-prod(?:-us)?-")
 # How much of each shape: about 3,000 notifications on the demo estate.
 NOISY_ALARMS = 40  # managed-service alarms that blip
 NOISY_RATE_PER_WEEK = (0.5, 8.0)  # log-uniform: most blip now and then, a few nearly every day
+LONG_BLIP_SHARE = 0.2  # throttling that outlasts a blip (6 to 25 minutes): too long to call transient unseen
 PAIR_SERVICES = 4
 PAIR_RATE_PER_WEEK = (0.6, 1.8)
 INCIDENTS = 6
@@ -314,6 +315,8 @@ class _Planner:
         for alarm in noisy:
             for start in self.arrivals(math.exp(self.rng.uniform(low, high))):
                 lasting = timedelta(minutes=self.rng.randint(1, 4), seconds=self.rng.uniform(0, 20))
+                if self.rng.random() < LONG_BLIP_SHARE:
+                    lasting = timedelta(minutes=self.rng.uniform(6, 25))
                 self.add(alarm, start, start + lasting, "blip")
         return sorted(noisy, key=lambda a: a.arn)
 
@@ -582,9 +585,12 @@ class DemoAlertTraffic:
         seed: int = DEFAULT_SEED,
         workers: int = 6,
         reminder: str = "",
+        after_history: Callable[[], None] | None = None,
     ):
-        """``reminder`` is said again after the load, whose request log has scrolled the banner away."""
+        """``reminder`` is said again after the load, whose request log has scrolled the banner away;
+        ``after_history`` runs once the history is in (processed by the worker), before the live trickle."""
         self.topics, self.say, self.seed, self.reminder = topics, say, seed, reminder
+        self.after_history = after_history
         self.stop_event = threading.Event()
         self.traffic = AlertTraffic(
             cert_dir=cert_dir, transport=http_transport(url), workers=workers, stop=self.stop_event
@@ -621,6 +627,7 @@ class DemoAlertTraffic:
         history = alarm_history(alarms, end=_instant(datetime.now(UTC)).replace(microsecond=0), seed=self.seed)
         if InboundMessage.objects.filter(topic_arn__in=self.topics).exists():
             self.say("Alert history: loaded by an earlier run of the demo; only the live trickle starts")
+            self._history_done()
             return history
         result = self.traffic.send(history.changes)
         if self.stop_event.is_set():
@@ -634,23 +641,35 @@ class DemoAlertTraffic:
             f"flapping: {history.flapping.name if history.flapping else '-'})"
             f"{problems if result.first_problem else ''}"
         )
-        self._await_processing(started=time.monotonic() - result.seconds)
+        if self._await_processing(started=time.monotonic() - result.seconds):
+            self._history_done()
+            if self.reminder:
+                self.say(self.reminder)
         return history
 
-    def _await_processing(self, *, started: float, limit: float = 900) -> None:
-        """Report when the worker has turned the stored messages into alerts."""
+    def _history_done(self) -> None:
+        """Run ``after_history``; the live trickle goes on whatever becomes of it."""
+        if self.after_history is None or self.stop_event.is_set():
+            return
+        try:
+            self.after_history()
+        except Exception:
+            logger.exception("the demo's step after the alert history failed")
+            self.say("The demo's step after the alert history failed (see the log above); the portal runs on.")
+
+    def _await_processing(self, *, started: float, limit: float = 900) -> bool:
+        """Report when the worker has turned the stored messages into alerts; False when stopped or out of time."""
         from incidents.models import Alert, InboundMessage, InboundStatus, StateChange
 
         deadline = time.monotonic() + limit
         pending = InboundMessage.objects.filter(topic_arn__in=self.topics, status=InboundStatus.PENDING)
         while pending.exists():
             if self.stop_event.wait(2) or time.monotonic() > deadline:
-                return
+                return False
         alerts = Alert.objects.all()
         self.say(
             f"Alert history: processed by the worker {time.monotonic() - started:.0f}s after the load began: "
             f"{StateChange.objects.count()} state changes, {alerts.count()} alerts "
             f"({alerts.filter(closed_at__isnull=True).count()} open); the live trickle is on"
         )
-        if self.reminder:
-            self.say(self.reminder)
+        return True

@@ -38,6 +38,23 @@ from portal.management.commands.run_demo import alert_environ, demo_topics
 END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
+def catalog_alarm(alarm, account, *, topic: str, **fields) -> Alarm:
+    """The catalog's row of a demo alarm, as the sync would store it, notifying ``topic`` if it notifies."""
+    return Alarm(
+        arn=alarm.arn,
+        account=account,
+        region=alarm.region,
+        name=alarm.name,
+        namespace=alarm.namespace,
+        metric_name=alarm.metric_name,
+        dimensions=dict(alarm.dimensions),
+        threshold=alarm.threshold,
+        state=alarm.state,
+        alarm_actions=[topic] if alarm.notifies else [],
+        **fields,
+    )
+
+
 def estate_alarms(*, services=SERVICES, seed=1) -> list[DemoAlarm]:
     """The demo estate's alarms as the catalog holds them after the sync (without building it): every kind
     on every resource, a few in ALARM or stale, some without actions."""
@@ -178,7 +195,7 @@ def test_a_services_lambda_errors_and_api_5xx_fire_within_a_minute_of_each_other
     assert set(openings) <= set(alarms)
 
 
-def test_managed_services_blip_for_a_few_minutes_several_times_a_week(history):
+def test_managed_services_blip_for_a_few_minutes_several_times_a_week_and_now_and_then_longer(history):
     blips = defaultdict(list)
     for arn, changes in by_alarm(history.changes).items():
         for opened, closed in episodes([c for c in changes if c.shape == "blip"]):
@@ -187,7 +204,11 @@ def test_managed_services_blip_for_a_few_minutes_several_times_a_week(history):
 
     assert set(blips) == set(noisy) and len(noisy) >= 20
     assert all(noisy[arn].metric in MANAGED for arn in blips)
-    assert all(timedelta(minutes=1) <= d < timedelta(minutes=5) for lasting in blips.values() for d in lasting)
+    durations = [d for lasting in blips.values() for d in lasting]
+    short = [d for d in durations if timedelta(minutes=1) <= d < timedelta(minutes=5)]
+    # Most are over within five minutes (transient); about one in five lasts 6 to 25 minutes.
+    assert all(d < timedelta(minutes=25) for d in durations)
+    assert 0.7 <= len(short) / len(durations) <= 0.9
     weeks = 90 / 7
     assert sum(len(lasting) / weeks >= 2 for lasting in blips.values()) >= 10  # several times a week
     assert max(len(lasting) for lasting in blips.values()) / weeks >= 5  # and one nearly every day
@@ -258,18 +279,7 @@ def test_the_envelopes_verify_through_the_webhook_and_become_the_alerts_they_des
 ):
     services = [spec for spec in SERVICES if spec.account == catalog["account"].account_id]
     Alarm.objects.bulk_create(
-        Alarm(
-            arn=a.arn,
-            account=catalog["account"],
-            region=a.region,
-            name=a.name,
-            namespace=a.namespace,
-            metric_name=a.metric_name,
-            dimensions=dict(a.dimensions),
-            threshold=a.threshold,
-            state=a.state,
-            alarm_actions=["arn:aws:sns:eu-west-1:111111111111:payments-alerts"] if a.notifies else [],
-        )
+        catalog_alarm(a, catalog["account"], topic="arn:aws:sns:eu-west-1:111111111111:payments-alerts")
         for a in estate_alarms(services=services)
     )
     history = alarm_history(catalog_alarms(), end=END)

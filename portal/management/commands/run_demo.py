@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
+from django.utils import timezone
 
 from alarms.models import Service, Team
 from alarms.services.accounts import aws_account_register
@@ -30,6 +31,7 @@ from alarms.services.refresh import catalog_refresh
 from alarms.services.sync import sync_targets
 from portal.demo.alert_traffic import DemoAlertTraffic, topic_arns
 from portal.demo.estate import ACCOUNTS, REGIONS, build_demo_estate, demo_accounts
+from portal.demo.outcomes import demo_label_outcomes
 from portal.demo.people import create_demo_rules, create_demo_users, demo_first_hour
 from portal.demo.sns_signer import SnsSigner
 from portal.localaws import free_port, local_aws_environ, start_local_aws
@@ -119,6 +121,7 @@ class Command(BaseCommand):
                 say=self.say,
                 reminder=f"Okami is running at http://{host}:{port}/   (log in as {logins[0].username} / "
                 f"{logins[0].password}; Ctrl-C stops everything)",
+                after_history=self.label_outcomes,
             )
             traffic.start()
             self.banner(host, port, logins, time.monotonic() - started)
@@ -144,6 +147,18 @@ class Command(BaseCommand):
             f"  the careful teams: {done.symptoms} customer-facing API error alarms set to symptom / page, "
             f"{done.internal} internal API alarms to cause / ticket, {done.accepted} suggested purposes accepted; "
             f"{done.pending} suggestions left for the other teams"
+        )
+
+    def label_outcomes(self) -> None:
+        """Once the worker has the history: what the inference and the demo's people said about it."""
+        step = time.monotonic()
+        done = demo_label_outcomes(now=timezone.now())
+        self.say(
+            f"  outcomes: {done.inferred_transient:,} inferred transient, {done.inferred_duplicate:,} duplicate, "
+            f"{done.by_people:,} labelled by people ({done.acknowledged:,} acknowledged); {done.left_in_inbox:,} "
+            f"recent alert{'' if done.left_in_inbox == 1 else 's'} left in the inbox; {done.incidents:,} incidents, "
+            f"{done.grouped:,} of several alerts, {done.customer_impact:,} with customer impact "
+            f"({time.monotonic() - step:.1f}s)"
         )
 
     def say(self, text: str) -> None:
