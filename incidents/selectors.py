@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db.models import (
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
@@ -17,6 +18,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from alarms.models import Team
 from alarms.permissions import can_edit_governance
 from incidents.models import Alert, InboundMessage, Incident, StateChange
 
@@ -33,9 +35,20 @@ def inbox_alerts(*, user, all_teams: bool = False) -> QuerySet[Alert]:
     return alerts if all_teams else alerts.filter(alarm__owner_team__members=user)
 
 
+def inbox_of_every_team(*, user, teams) -> bool:
+    """An administrator in no team answers for every team: their inbox is everyone's. (Staff, not the editor
+    permission: the navigation's count can tell it without a query.)"""
+    return not teams and user.is_staff
+
+
 def inbox_count(*, user) -> int:
-    """How many alerts wait in the user's inbox: one COUNT over the partial index of unlabelled alerts."""
-    return Alert.objects.filter(outcome="", alarm__owner_team__members=user).count()
+    """How many alerts wait in the user's inbox: one COUNT over the partial index of unlabelled alerts (an
+    editor's team membership is read inside it, not by a query of its own)."""
+    memberships = Team.members.through.objects.filter(user_id=user.pk)
+    mine = Exists(memberships.filter(team_id=OuterRef("alarm__owner_team_id")))
+    if user.is_staff:
+        mine |= ~Exists(memberships)
+    return Alert.objects.filter(mine, outcome="").count()
 
 
 def duplicate_candidates(*, alert: Alert) -> QuerySet[Alert]:

@@ -150,3 +150,17 @@ def test_the_inbox_and_the_alert_list_run_the_same_queries_for_5_or_50_alerts(
             with django_assert_num_queries(queries):
                 page = client.get(url).content.decode()
             assert page.count('href="/alerts/') >= 5 + extra
+
+
+def test_an_administrator_in_no_team_answers_for_every_team(estate, client, django_user_model):
+    admin = django_user_model.objects.create_user("ada", is_staff=True)
+    client.force_login(admin)
+
+    page = client.get(INBOX)
+    elsewhere = client.get(reverse("alert-list"))
+
+    unlabelled = [*estate["mine"], estate["theirs"]]
+    assert sorted(rows(page.content.decode())) == sorted(a.pk for a in unlabelled)
+    assert elsewhere.context["inbox_count"]() == len(unlabelled)
+    estate["storefront"].members.add(admin)  # once in a team, the inbox is that team's
+    assert rows(client.get(INBOX).content.decode()) == [estate["theirs"].pk]

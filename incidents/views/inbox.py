@@ -36,8 +36,10 @@ def inbox(request):
     if request.method == "POST":
         return _label(request, back=_back(request.GET))
     user = request.user
-    all_teams = request.GET.get("all") == "1" and can_edit_governance(user)
     teams = list(user.teams.order_by("name"))
+    all_teams = (request.GET.get("all") == "1" and can_edit_governance(user)) or selectors.inbox_of_every_team(
+        user=user, teams=teams
+    )
     alerts = selectors.inbox_alerts(user=user, all_teams=all_teams)
     page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -51,7 +53,7 @@ def inbox(request):
             "outcomes": KEYED_OUTCOMES,
             "max_note": MAX_NOTE,
             # The navigation's count is this page's total: no second COUNT.
-            **({} if all_teams else {"inbox_count": page.paginator.count}),
+            **({} if all_teams and teams else {"inbox_count": page.paginator.count}),
         },
     )
 

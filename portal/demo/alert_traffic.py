@@ -69,7 +69,7 @@ SERVICE_PREFIX = re.compile(r"^(?P<service>[a-z]+(?:-[a-z]+)*?)-prod(?:-us)?-")
 # How much of each shape: about 3,000 notifications on the demo estate.
 NOISY_ALARMS = 40  # managed-service alarms that blip
 NOISY_RATE_PER_WEEK = (0.5, 8.0)  # log-uniform: most blip now and then, a few nearly every day
-LONG_BLIP_SHARE = 0.2  # throttling that outlasts a blip (6 to 25 minutes): too long to call transient unseen
+LONG_BLIP_SHARE = 0.2  # throttling that outlasts a blip (6 to 14 minutes): too long to call transient unseen
 PAIR_SERVICES = 4
 PAIR_RATE_PER_WEEK = (0.6, 1.8)
 INCIDENTS = 6
@@ -316,7 +316,7 @@ class _Planner:
             for start in self.arrivals(math.exp(self.rng.uniform(low, high))):
                 lasting = timedelta(minutes=self.rng.randint(1, 4), seconds=self.rng.uniform(0, 20))
                 if self.rng.random() < LONG_BLIP_SHARE:
-                    lasting = timedelta(minutes=self.rng.uniform(6, 25))
+                    lasting = timedelta(minutes=self.rng.uniform(6, 14))
                 self.add(alarm, start, start + lasting, "blip")
         return sorted(noisy, key=lambda a: a.arn)
 

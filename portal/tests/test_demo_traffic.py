@@ -206,8 +206,8 @@ def test_managed_services_blip_for_a_few_minutes_several_times_a_week_and_now_an
     assert all(noisy[arn].metric in MANAGED for arn in blips)
     durations = [d for lasting in blips.values() for d in lasting]
     short = [d for d in durations if timedelta(minutes=1) <= d < timedelta(minutes=5)]
-    # Most are over within five minutes (transient); about one in five lasts 6 to 25 minutes.
-    assert all(d < timedelta(minutes=25) for d in durations)
+    # Most are over within five minutes (transient); about one in five lasts 6 to 14 minutes.
+    assert all(d < timedelta(minutes=14) for d in durations)
     assert 0.7 <= len(short) / len(durations) <= 0.9
     weeks = 90 / 7
     assert sum(len(lasting) / weeks >= 2 for lasting in blips.values()) >= 10  # several times a week
