@@ -1,7 +1,7 @@
 """Reads of alerts and state changes that span relations; they own select_related and ordering."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import (
     Count,
@@ -13,6 +13,7 @@ from django.db.models import (
     Min,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
 )
@@ -26,6 +27,43 @@ from incidents.models import Alert, InboundMessage, Incident, StateChange
 def alert_list() -> QuerySet[Alert]:
     return Alert.objects.select_related("alarm", "alarm__account", "alarm__service", "alarm__owner_team").order_by(
         "-opened_at", "-id"
+    )
+
+
+@dataclass(frozen=True)
+class AlertSummary:
+    """The alerts of a period as the dashboard shows them."""
+
+    alerts: int
+    labelled: int
+    inferred: int
+    open_incidents: int
+    responded: int
+    median_first_response: timedelta | None
+
+    @property
+    def labelled_share(self) -> float | None:
+        return self.labelled / self.alerts if self.alerts else None
+
+
+def alert_summary(*, since: datetime) -> AlertSummary:
+    """How many alerts opened since then, how many carry an outcome (and how many of those the inference
+    gave), the open incidents, and the median time to first response: four queries, all in the database."""
+    alerts = Alert.objects.filter(opened_at__gte=since)
+    counts = alerts.aggregate(
+        alerts=Count("pk"),
+        labelled=Count("pk", filter=~Q(outcome="")),
+        inferred=Count("pk", filter=Q(outcome_inferred=True)),
+    )
+    response = ExpressionWrapper(F("first_response_at") - F("opened_at"), output_field=DurationField())
+    responded = alerts.filter(first_response_at__isnull=False).annotate(response=response)
+    count = responded.count()
+    median = responded.order_by("response").values_list("response", flat=True)[count // 2] if count else None
+    return AlertSummary(
+        **counts,
+        open_incidents=Incident.objects.filter(closed_at__isnull=True).count(),
+        responded=count,
+        median_first_response=median,
     )
 
 

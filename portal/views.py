@@ -1,15 +1,26 @@
 """Cross-app pages, and the login page."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.shortcuts import render
+from django.utils import timezone
 
 from alarms.selectors import dashboard_summary
+from incidents.selectors import alert_summary
 from portal.login_limit import client_address, login_blocked, login_failure_record, login_failures_forget
+
+ALERT_DAYS = 30
 
 
 def dashboard(request):
-    return render(request, "portal/dashboard.html", {"summary": dashboard_summary()})
+    alerts = alert_summary(since=timezone.now() - timedelta(days=ALERT_DAYS))
+    return render(
+        request,
+        "portal/dashboard.html",
+        {"summary": dashboard_summary(), "alerts": alerts, "alert_days": ALERT_DAYS},
+    )
 
 
 class LoginView(auth_views.LoginView):

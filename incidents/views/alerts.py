@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -57,7 +55,7 @@ def alert_detail(request, pk: int):
             "duplicate_choices": (
                 list(selectors.duplicate_candidates(alert=alert)[:DUPLICATE_CHOICES]) if may_label else []
             ),
-            "first_response": _elapsed(alert.first_response_at - alert.opened_at) if alert.first_response_at else "",
+            "first_response": alert.first_response_at - alert.opened_at if alert.first_response_at else None,
         },
     )
 
@@ -86,18 +84,3 @@ def _respond(request, alert: Alert) -> None:
 
 def _int(value: str) -> int | None:
     return int(value) if value.isdigit() else None
-
-
-def _elapsed(span: timedelta) -> str:
-    """``45 s``, ``4 min 5 s``, ``2 h 3 min``, ``3 d 4 h``: the two largest units say enough."""
-    seconds = max(int(span.total_seconds()), 0)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"

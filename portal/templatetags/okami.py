@@ -73,3 +73,21 @@ def duration(milliseconds) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s"
+
+
+@register.filter
+def elapsed(span) -> str:
+    """A timedelta as ``45 s``, ``4 min 5 s``, ``2 h 3 min``, ``3 d 4 h``: the two largest units say enough."""
+    if span is None:
+        return ""
+    seconds = max(int(span.total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
