@@ -36,9 +36,11 @@ def history_backfill_task(account_pk: int, region: str) -> str:
 
 @shared_task(acks_late=True, ignore_result=True)
 def incidents_close_task() -> int:
-    """Beat, every minute: close the incidents whose quiet period passed."""
-    from incidents.services.grouping import incidents_close
+    """Beat, every minute: group the alerts whose alarm got its service since they opened, and close the
+    incidents whose quiet period passed."""
+    from incidents.services.grouping import alerts_group_pending, incidents_close
 
+    alerts_group_pending()
     return incidents_close()
 
 

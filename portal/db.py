@@ -142,3 +142,19 @@ def _json_text(value) -> str:
     if isinstance(value, dict | list) and not value:
         return "{}" if isinstance(value, dict) else "[]"
     return _dumps(value)
+
+
+def advisory_xact_lock(namespace: int, ids) -> None:
+    """Take PostgreSQL transaction-level advisory locks on ``(namespace, id)`` for each id, in order, released
+    at the end of the caller's transaction. They serialise writers of something that has no row of its own to
+    lock (an incident not created yet) without locking any table's row. SQLite serialises every write anyway."""
+    connection = connections["default"]
+    keys = sorted(set(ids))
+    if connection.vendor != "postgresql" or not keys:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # unnest keeps the array's (sorted) order: every caller takes its locks in the same order.
+            "SELECT pg_advisory_xact_lock(%s::bigint * 4294967296 + k) FROM unnest(%s::bigint[]) AS k",
+            [namespace, keys],
+        )

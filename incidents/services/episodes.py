@@ -17,9 +17,12 @@ from django.db import transaction
 
 from alarms.choices import AlarmState
 from alarms.models import Alarm
+from alarms.services.audit import Change, audit_record
 from incidents.ingest.cloudwatch_message import AlarmStateReport
 from incidents.models import Alert, StateChange
-from incidents.services.grouping import alerts_group
+from incidents.services.grouping import alerts_group, incidents_refresh, services_lock
+
+REMOVED_ACTION = "alert.removed"
 
 
 @dataclass(frozen=True)
@@ -54,9 +57,11 @@ def state_change_record(*, alarm_id: int, report: AlarmStateReport, source: str)
 
 
 def alarms_lock(alarm_ids: list[int]) -> None:
-    """Lock the alarms' rows, in id order, for the caller's transaction: the one lock every writer of an
-    alarm's state changes and alerts takes, so that they never interleave nor deadlock."""
-    list(Alarm.objects.select_for_update().filter(pk__in=sorted(alarm_ids)).order_by("pk").values_list("pk"))
+    """Lock the alarms' rows, in id order, then their services' incident locks, for the caller's transaction:
+    the locks every writer of an alarm's state changes and alerts takes, before it touches an alert, so that
+    they never interleave nor deadlock (the order everywhere: alarm, service, incident, alert)."""
+    rows = Alarm.objects.select_for_update(of=("self",)).filter(pk__in=sorted(alarm_ids)).order_by("pk")
+    services_lock(service for _, service in rows.values_list("pk", "service_id") if service)
 
 
 def episodes_from(changes: list[StateChange]) -> list[Episode]:
@@ -120,14 +125,51 @@ def _reconcile(alarm_id: int, alerts: list[Alert], episodes: list[Episode]) -> N
         else:
             free.remove(match)
             keep[match.pk] = episode
-    Alert.objects.filter(pk__in=[a.pk for a in free]).delete()
+    touched = {a.incident_id for a in free if a.incident_id}
+    _alerts_remove(free)
     for alert in sorted((a for a in alerts if a.pk in keep), key=lambda a: keep[a.pk].closed_at is None):
         episode = keep[alert.pk]
         if (alert.opened_at, alert.closed_at) != (episode.opened_at, episode.closed_at):
             alert.opened_at, alert.closed_at = episode.opened_at, episode.closed_at
             alert.save(update_fields=["opened_at", "closed_at"])
+            if alert.incident_id:
+                touched.add(alert.incident_id)
+    if touched:
+        incidents_refresh(touched)
     created = Alert.objects.bulk_create(
         [Alert(alarm_id=alarm_id, opened_at=e.opened_at, closed_at=e.closed_at, reason=e.reason) for e in unmatched]
     )
     if created:
         alerts_group([alert.pk for alert in created])
+
+
+def _alerts_remove(alerts: list[Alert]) -> None:
+    """Delete alerts whose episode the state changes no longer show. What a person recorded on one is kept in
+    the audit trail; an inferred duplicate of one is cleared, for the inference to decide again."""
+    if not alerts:
+        return
+    ids = [a.pk for a in alerts]
+    audit_record(
+        actor=None,
+        action=REMOVED_ACTION,
+        changes=[
+            Change(alarm_id=a.alarm_id, target=f"alert:{a.pk}", before=_recorded(a), after={})
+            for a in alerts
+            if a.outcome or a.acknowledged_at
+        ],
+        system="alert rebuild",
+    )
+    Alert.objects.filter(duplicate_of__in=ids, outcome_inferred=True).update(
+        outcome="", outcome_inferred=False, duplicate_of=None, outcome_at=None
+    )
+    Alert.objects.filter(pk__in=ids).delete()
+
+
+def _recorded(alert: Alert) -> dict:
+    return {
+        "opened_at": alert.opened_at.isoformat(),
+        "outcome": alert.outcome,
+        "inferred": alert.outcome_inferred,
+        "note": alert.outcome_note,
+        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+    }

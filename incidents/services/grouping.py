@@ -6,8 +6,9 @@ Alerts that arrive late (history imports, out-of-order deliveries) join the inci
 window, holds their opening, so the grouping does not depend on the order the reports came in. An incident
 closes once all its alerts closed and a quiet period passed.
 
-Writers hold the service's row lock (``FOR NO KEY UPDATE``, which leaves inserts of rows referring to the
-service alone) while they place alerts; the database allows one open incident per service besides.
+Writers hold the service's incident lock (a transaction-level advisory lock on the service's id: the catalog's
+own writes to the service row never wait for it) while they place alerts; the database allows one open
+incident per service besides. The order of locks everywhere: alarm rows, service locks, incident rows, alerts.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, Max, Min, OuterRef
 from django.utils import timezone
 
-from alarms.models import Service
 from incidents.models import Alert, Incident
+from portal.db import advisory_xact_lock
 
 TITLE_MAX = 300
 
@@ -33,10 +34,12 @@ def _quiet() -> timedelta:
     return timedelta(seconds=settings.OKAMI_INCIDENT_QUIET_SECONDS)
 
 
+SERVICE_LOCKS = 0x0C1D  # the advisory-lock namespace of the services' incidents
+
+
 def services_lock(service_ids) -> None:
-    """Lock the services' rows, in id order, for the caller's transaction (after any alarm locks)."""
-    rows = Service.objects.filter(pk__in=sorted(set(service_ids))).order_by("pk")
-    list(rows.select_for_update(no_key=True).values_list("pk"))
+    """Take the services' incident locks, in id order, for the caller's transaction (after any alarm locks)."""
+    advisory_xact_lock(SERVICE_LOCKS, service_ids)
 
 
 def alerts_group(alert_ids, *, now: datetime | None = None) -> int:
@@ -63,15 +66,16 @@ def _has_open_alerts(incident: Incident) -> bool:
 def _place(alert: Alert, now: datetime) -> None:
     service_id, window = alert.alarm.service_id, _window()
     current = alert.closed_at is None or alert.closed_at + _quiet() > now
-    open_incident = Incident.objects.filter(service_id=service_id, closed_at__isnull=True).first()
+    incidents = Incident.objects.select_for_update()  # people edit incidents too: never write back a stale row
+    open_incident = incidents.filter(service_id=service_id, closed_at__isnull=True).first()
+    busy = open_incident is not None and _has_open_alerts(open_incident)
     if open_incident is not None and (
-        _spans(open_incident, alert.opened_at, window)
-        or (alert.opened_at >= open_incident.opened_at and _has_open_alerts(open_incident))
+        _spans(open_incident, alert.opened_at, window) or (busy and alert.opened_at >= open_incident.opened_at)
     ):
         _join(open_incident, alert)
         return
     earlier = (
-        Incident.objects.filter(
+        incidents.filter(
             service_id=service_id,
             closed_at__isnull=False,
             opened_at__lte=alert.opened_at + window,
@@ -86,8 +90,9 @@ def _place(alert: Alert, now: datetime) -> None:
         _join(earlier, alert)
         return
     if current and open_incident is not None:
-        if alert.opened_at < open_incident.opened_at or _has_open_alerts(open_incident):
-            _join(open_incident, alert)  # only one incident of a service may be open: the open one takes it
+        if busy:
+            # Two failures of one service at once (one reported late): one open incident per service takes both.
+            _join(open_incident, alert)
             return
         _close(open_incident)
     _join(_new(alert, closed_at=None if current else alert.closed_at), alert)
@@ -113,7 +118,10 @@ def _join(incident: Incident, alert: Alert) -> None:
     incident.last_alert_at = max(incident.last_alert_at, alert.opened_at)
     if incident.closed_at is not None and alert.closed_at is not None:
         incident.closed_at = max(incident.closed_at, alert.closed_at)
-    incident.save()
+    if incident.pk is None:
+        incident.save()
+    else:
+        incident.save(update_fields=["opened_at", "last_alert_at", "closed_at"])
     alert.incident = incident
     Alert.objects.filter(pk=alert.pk).update(incident=incident)
 
@@ -129,25 +137,50 @@ def incidents_close(*, now: datetime | None = None) -> int:
     closing); an open incident left without alerts (its episodes were rebuilt away) closes at once. Returns
     how many closed."""
     now = now or timezone.now()
-    quiet = _quiet()
-    still_open = Alert.objects.filter(incident=OuterRef("pk"), closed_at__isnull=True)
     candidates = (
         Incident.objects.filter(closed_at__isnull=True)
-        .annotate(busy=Exists(still_open), last_closed=Max("alerts__closed_at"))
-        .filter(busy=False)
-        .values_list("pk", "service_id", "last_closed", "last_alert_at")
+        .exclude(Exists(Alert.objects.filter(incident=OuterRef("pk"), closed_at__isnull=True)))
+        .values_list("pk", "service_id")
     )
     closed = 0
-    for pk, service_id, last_closed, last_alert_at in list(candidates):
-        if last_closed is not None and last_closed + quiet > now:
-            continue
+    for pk, service_id in list(candidates):
         with transaction.atomic():
             services_lock([service_id] if service_id else [])
-            # Re-read under the lock: an alert may have joined since.
-            done = (
-                Incident.objects.filter(pk=pk, closed_at__isnull=True)
-                .exclude(Exists(Alert.objects.filter(incident=OuterRef("pk"), closed_at__isnull=True)))
-                .update(closed_at=last_closed or last_alert_at)
-            )
-            closed += done
+            # Decided under the lock: an alert may have joined since the candidates were read.
+            incident = Incident.objects.select_for_update().filter(pk=pk, closed_at__isnull=True).first()
+            if incident is None or _has_open_alerts(incident):
+                continue
+            last_closed = incident.alerts.aggregate(last=Max("closed_at"))["last"]
+            if last_closed is not None and last_closed + _quiet() > now:
+                continue
+            incident.closed_at = last_closed or incident.last_alert_at
+            incident.save(update_fields=["closed_at"])
+            closed += 1
     return closed
+
+
+def incidents_refresh(incident_ids) -> None:
+    """After alerts were adjusted or removed (a rebuild of their episodes): each incident spans its alerts
+    again; one left without alerts, notes or anything people wrote on it goes, otherwise it closes."""
+    for incident in Incident.objects.select_for_update().filter(pk__in=sorted(set(incident_ids))).order_by("pk"):
+        bounds = incident.alerts.aggregate(first=Min("opened_at"), last=Max("opened_at"), closed=Max("closed_at"))
+        if bounds["first"] is None:
+            if not incident.notes.exists():
+                incident.delete()
+            elif incident.closed_at is None:
+                incident.closed_at = incident.last_alert_at
+                incident.save(update_fields=["closed_at"])
+            continue
+        incident.opened_at, incident.last_alert_at = bounds["first"], bounds["last"]
+        if incident.closed_at is not None and bounds["closed"] is not None:
+            incident.closed_at = max(incident.closed_at, bounds["closed"])
+        incident.save(update_fields=["opened_at", "last_alert_at", "closed_at"])
+
+
+def alerts_group_pending(*, days: int = 7, now: datetime | None = None) -> int:
+    """Group the recent alerts left out of any incident (their alarm had no service when they opened)."""
+    now = now or timezone.now()
+    pending = Alert.objects.filter(
+        incident__isnull=True, alarm__service__isnull=False, opened_at__gte=now - timedelta(days=days)
+    ).values_list("pk", flat=True)
+    return alerts_group(list(pending), now=now)

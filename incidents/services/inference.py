@@ -22,11 +22,13 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from alarms.models import Alarm
+from alarms.services.audit import Change, audit_record
 from incidents.choices import Outcome
 from incidents.models import Alert, TeamAlertPolicy
 
 logger = logging.getLogger(__name__)
 
+INFER_ACTION = "alert.infer"
 UNTOUCHED = Q(outcome="", acknowledged_at__isnull=True, outcome_by__isnull=True)
 
 
@@ -53,7 +55,22 @@ def outcomes_infer(*, now: datetime | None = None) -> InferenceResult:
         for seconds, alerts in limits
     )
     # Inferred labels are not audited one by one: they are the machine's, marked inferred and replaceable, and
-    # any change a person makes to them is audited by the outcomes service. This line is their record.
+    # any change a person makes to them is audited by the outcomes service. One entry per run that labelled
+    # anything records it (the alerts are those inferred with this run's outcome_at).
+    if transient or duplicate:
+        audit_record(
+            actor=None,
+            action=INFER_ACTION,
+            changes=[
+                Change(
+                    alarm_id=None,
+                    target="alerts",
+                    before={},
+                    after={"transient": transient, "duplicate": duplicate, "outcome_at": now.isoformat()},
+                )
+            ],
+            system="outcome inference",
+        )
     logger.info("outcome inference: %d transient, %d duplicate (before %s)", transient, duplicate, cutoff.isoformat())
     return InferenceResult(transient=transient, duplicate=duplicate)
 

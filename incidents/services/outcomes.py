@@ -17,6 +17,7 @@ from incidents.models import Alert, Incident
 
 OUTCOME_ACTION = "alert.outcome"
 ACK_ACTION = "alert.acknowledge"
+IMPACT_ACTION = "incident.customer_impact"
 MAX_NOTE = 4000
 MAX_BULK = 500
 
@@ -46,6 +47,8 @@ def alert_outcome_record(
         raise ValidationError({"duplicate_of": "A duplicate names an alert that opened no later than it did."})
     _check_note(note)
     with transaction.atomic():
+        if outcome == Outcome.CUSTOMER_IMPACT:
+            _incidents_lock([alert.pk])
         locked = Alert.objects.select_for_update(of=("self",)).select_related("outcome_by").get(pk=alert.pk)
         before = _snapshot(locked)
         now = timezone.now()
@@ -60,7 +63,7 @@ def alert_outcome_record(
         )  # fmt: skip
         after = _snapshot(locked)
         if outcome == Outcome.CUSTOMER_IMPACT and locked.incident_id:
-            incident_customer_impact_noted(incident_id=locked.incident_id)
+            incident_customer_impact_noted(incident_id=locked.incident_id, actor=actor)
         if before != after:
             audit_record(
                 actor=actor,
@@ -84,6 +87,8 @@ def alerts_outcome_record_bulk(*, alerts: Iterable[Alert], outcome: str, actor, 
     if len(ids) > MAX_BULK:
         raise ValidationError({"alerts": f"At most {MAX_BULK} alerts at once."})
     with transaction.atomic():
+        if outcome == Outcome.CUSTOMER_IMPACT:
+            _incidents_lock(ids)
         # Locked in id order, so two bulk labellings of overlapping alerts cannot deadlock.
         locked = list(
             Alert.objects.select_for_update(of=("self",)).select_related("outcome_by").filter(pk__in=ids).order_by("pk")
@@ -110,7 +115,7 @@ def alerts_outcome_record_bulk(*, alerts: Iterable[Alert], outcome: str, actor, 
         if outcome == Outcome.CUSTOMER_IMPACT:
             # The same hook as one alert's outcome, once per incident (a handful, however many alerts).
             for incident_id in sorted({alert.incident_id for alert in locked if alert.incident_id}):
-                incident_customer_impact_noted(incident_id=incident_id)
+                incident_customer_impact_noted(incident_id=incident_id, actor=actor)
         audit_record(actor=actor, action=OUTCOME_ACTION, changes=changes)
     return len(ids)
 
@@ -140,10 +145,30 @@ def alert_acknowledge(*, alert: Alert, actor) -> Alert:
     return locked
 
 
-def incident_customer_impact_noted(*, incident_id: int) -> None:
+def _incidents_lock(alert_ids: list[int]) -> None:
+    """Lock the incidents of these alerts before the alerts themselves: the order merges and splits take too
+    (incident rows, then alerts), so that marking an incident from an outcome never deadlocks with them."""
+    incident_ids = Alert.objects.filter(pk__in=alert_ids, incident__isnull=False).values_list("incident_id")
+    list(Incident.objects.select_for_update().filter(pk__in=incident_ids).order_by("pk").values_list("pk"))
+
+
+def incident_customer_impact_noted(*, incident_id: int, actor) -> None:
     """An alert of the incident affected customers: so did the incident, and an announcement may be needed
-    (unless people already said otherwise)."""
-    Incident.objects.filter(pk=incident_id, customer_impact=CustomerImpact.UNKNOWN).update(
-        customer_impact=CustomerImpact.YES
+    (unless people already said otherwise). Audited like any change of an incident."""
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None:
+        return
+    before = {"customer_impact": incident.customer_impact, "announcement": incident.announcement}
+    if incident.customer_impact == CustomerImpact.UNKNOWN:
+        incident.customer_impact = CustomerImpact.YES
+    if incident.announcement == Announcement.NONE:
+        incident.announcement = Announcement.NEEDED
+    after = {"customer_impact": incident.customer_impact, "announcement": incident.announcement}
+    if before == after:
+        return
+    incident.save(update_fields=["customer_impact", "announcement"])
+    audit_record(
+        actor=actor,
+        action=IMPACT_ACTION,
+        changes=[Change(alarm_id=None, target=f"incident:{incident.pk}", before=before, after=after)],
     )
-    Incident.objects.filter(pk=incident_id, announcement=Announcement.NONE).update(announcement=Announcement.NEEDED)

@@ -147,3 +147,84 @@ def test_concurrent_alerts_of_one_service_open_one_incident(pair, monkeypatch):
     assert errors == []
     assert Incident.objects.count() == 1
     assert Alert.objects.filter(incident__isnull=False).count() == 2
+
+
+def test_a_late_report_of_an_old_alert_still_open_does_not_stretch_a_quiet_incident(pair):
+    function, api, _ = pair
+    fire(function, "ALARM", 600)
+    fire(function, "OK", 603)  # the recent incident: all its alerts closed, not yet quiet
+
+    fire(api, "ALARM", 0)  # ten hours earlier, still in ALARM, reported only now
+
+    recent, old = incident_of(function, 600), incident_of(api, 0)
+    assert recent != old
+    assert (recent.opened_at, recent.closed_at) == (T0 + timedelta(minutes=600), T0 + timedelta(minutes=603))
+    assert (old.opened_at, old.closed_at) == (T0, None)
+
+
+def test_an_alert_whose_alarm_got_its_service_later_is_grouped_by_the_sweep(catalog, make_alarms):
+    (alarm,) = make_alarms(catalog["account"], 1)
+    fire(alarm, "ALARM", 0)
+    assert incident_of(alarm, 0) is None
+
+    alarm.service = catalog["service"]
+    alarm.save(update_fields=["service"])
+    assert grouping.alerts_group_pending(now=T0 + timedelta(hours=1)) == 1
+
+    assert incident_of(alarm, 0).service == catalog["service"]
+
+
+def test_an_alert_that_turns_out_to_have_opened_earlier_moves_its_incident_with_it(pair):
+    function, api, _ = pair
+    fire(function, "ALARM", 10)
+    fire(api, "ALARM", 11)
+
+    fire(function, "ALARM", 4)  # a late report: the alarm was in ALARM from minute 4
+
+    incident = incident_of(function, 4)
+    assert (incident.opened_at, incident.last_alert_at) == (T0 + timedelta(minutes=4), T0 + timedelta(minutes=11))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_grouping_never_holds_the_service_row_that_the_catalog_writes(pair):
+    """Ingest locks alarm, then service (an advisory lock), then incident; the catalog locks the service row,
+    then alarms. Were grouping to lock the service row, a merge of services and an ingest would deadlock."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks of two connections: PostgreSQL")
+    function, _, _ = pair
+    from django.db import transaction
+
+    with transaction.atomic():
+        fire(function, "ALARM", 0)  # holds its locks until the block ends
+        outcome = []
+
+        def catalog_write():
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '2s'")
+                    cursor.execute("SELECT id FROM alarms_service WHERE id = %s FOR UPDATE", [function.service_id])
+                    outcome.append("locked")
+            except Exception as error:  # the other connection's refusal is what the test looks at
+                outcome.append(repr(error))
+            finally:
+                connection.close()
+
+        writer = threading.Thread(target=catalog_write)
+        writer.start()
+        writer.join()
+
+    assert outcome == ["locked"]
+
+
+def test_the_incidents_of_a_merged_service_follow_their_alarms(pair, editor):
+    from alarms.services.catalog import services_merge
+
+    function, _, other = pair
+    fire(function, "ALARM", 0)  # Checkout's open incident
+    fire(other, "ALARM", 1)  # Search's open incident
+    checkout, search = function.service, other.service
+
+    services_merge(source=search, into=checkout, actor=editor)
+
+    assert incident_of(other, 1) == incident_of(function, 0)  # one open incident per service: joined
+    assert Incident.objects.get().service == checkout

@@ -70,7 +70,10 @@ def test_an_untouched_quick_alert_is_transient_once_the_grace_period_passed(alar
     )
     assert quick.outcome_at == closed_at + timedelta(minutes=61)
     assert labels()[slow.pk] == labels()[still_open.pk] == ("", False, None)
-    assert not AuditEntry.objects.exists()
+    # One entry for the run, none per alert.
+    (entry,) = AuditEntry.objects.all()
+    assert (entry.action, entry.actor, entry.actor_name) == ("alert.infer", None, "outcome inference")
+    assert entry.after == {"transient": 1, "duplicate": 0, "outcome_at": quick.outcome_at.isoformat()}
 
 
 def test_a_team_policy_changes_the_transient_limit_of_its_alarms_only(alarms, catalog):

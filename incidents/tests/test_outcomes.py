@@ -254,6 +254,13 @@ def test_bulk_customer_impact_marks_the_incident(alerts, incident, editor):
     assert response.status_code == 200
     incident.refresh_from_db()
     assert (incident.customer_impact, incident.announcement) == ("yes", "needed")
+    (entry,) = AuditEntry.objects.filter(action="incident.customer_impact")
+    assert (entry.actor, entry.target, entry.before, entry.after) == (
+        editor,
+        f"incident:{incident.pk}",
+        {"customer_impact": "unknown", "announcement": "none"},
+        {"customer_impact": "yes", "announcement": "needed"},
+    )
 
 
 @pytest.mark.parametrize(
