@@ -182,11 +182,70 @@ class TeamAlertPolicy(models.Model):
         help_text="An untouched alert opening this soon after another alarm's alert of its incident is its duplicate.",
     )  # fmt: skip
 
+    # Chat (incidents.chat): when the team's daily digest of ticket-tier alerts goes out (the portal's time
+    # zone), and how many page notifications a week the team accepts before the noise is its own problem.
+    digest_time = models.TimeField(null=True, blank=True, help_text="Empty: OKAMI_DIGEST_TIME.")
+    weekly_page_budget = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: OKAMI_PAGE_BUDGET.")
+
     class Meta:
         verbose_name_plural = "team alert policies"
 
     def __str__(self) -> str:
         return f"alert policy of {self.team_id}"
+
+
+class ChatPostStatus(models.TextChoices):
+    SENDING = "sending", "Sending"  # claimed; the API call may or may not have reached the chat
+    POSTED = "posted", "Posted"
+    FAILED = "failed", "Failed"
+
+
+class ChatPost(models.Model):
+    """The chat message of one alert: claimed before the call that posts it, so that it is posted once at most
+    whatever retries the task goes through; its ``ts`` is what later updates edit."""
+
+    alert = models.OneToOneField(Alert, on_delete=models.CASCADE, related_name="chat_post")
+    channel = models.CharField(max_length=200)
+    ts = models.CharField(max_length=40, blank=True, help_text="The message's id in its channel (Slack ts).")
+    thread_ts = models.CharField(max_length=40, blank=True, help_text="The incident's message it replies to.")
+    status = models.CharField(max_length=16, choices=ChatPostStatus.choices, default=ChatPostStatus.SENDING)
+    error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField()
+    posted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.ts or self.status}"
+
+
+class ChatDigest(models.Model):
+    """A team's daily digest, once per day."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    channel = models.CharField(max_length=200)
+    alerts = models.PositiveIntegerField()
+    ts = models.CharField(max_length=40, blank=True)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "day"], name="chat_digest_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"digest of {self.team_id} for {self.day}"
+
+
+class ChatIdentity(models.Model):
+    """Who a chat user is in the portal: a button click is recorded as this user."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_identity")
+    slack_user_id = models.CharField(max_length=40, unique=True)
+
+    class Meta:
+        verbose_name_plural = "chat identities"
+
+    def __str__(self) -> str:
+        return self.slack_user_id
 
 
 class HistoryWatermark(models.Model):

@@ -340,6 +340,19 @@ OKAMI_INFERENCE_INTERVAL_SECONDS = env_int("OKAMI_INFERENCE_INTERVAL_SECONDS", 3
 OKAMI_INCIDENT_WINDOW_SECONDS = env_int("OKAMI_INCIDENT_WINDOW_SECONDS", 600)
 OKAMI_INCIDENT_QUIET_SECONDS = env_int("OKAMI_INCIDENT_QUIET_SECONDS", 600)
 
+# Chat (incidents.chat): Slack when SLACK_BOT_TOKEN is set, else the log. SLACK_API_URL is the Web API base
+# (ending in /api/), for a local stand-in. Page-tier alerts of an alarm without an owner team go to the
+# fallback channel; ticket-tier alerts go into a daily digest per team at OKAMI_DIGEST_TIME (the portal's time
+# zone, TIME_ZONE) unless the team set its own; each page message shows the team's week against its budget.
+SLACK_BOT_TOKEN = env_str("SLACK_BOT_TOKEN")
+SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET")
+SLACK_API_URL = env_str("SLACK_API_URL") or "https://slack.com/api/"
+OKAMI_CHAT_FALLBACK_CHANNEL = env_str("OKAMI_CHAT_FALLBACK_CHANNEL") or "#alarms-unowned"
+OKAMI_DIGEST_TIME = env_str("OKAMI_DIGEST_TIME") or "09:00"
+OKAMI_PAGE_BUDGET = env_int("OKAMI_PAGE_BUDGET", 15)
+# Only alerts that opened this recently are announced (a late report or a history import is not news).
+OKAMI_CHAT_FRESH_SECONDS = env_int("OKAMI_CHAT_FRESH_SECONDS", 900)
+
 CELERY_BEAT_SCHEDULE = {
     "sync-all-accounts": {
         "task": "alarms.tasks.sync_all_accounts",
@@ -360,6 +373,10 @@ CELERY_BEAT_SCHEDULE = {
     "incident-close": {
         "task": "incidents.tasks.incidents_close_task",
         "schedule": 60.0,
+    },
+    "chat-digests": {
+        "task": "incidents.tasks.chat_digests_task",
+        "schedule": 300.0,
     },
 }
 

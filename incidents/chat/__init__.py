@@ -1,0 +1,1 @@
+"""Chat: alerts posted where responders are, and their buttons."""
