@@ -95,10 +95,13 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     outcome_at = models.DateTimeField(null=True, blank=True)
+    # Who, as a name: the portal username, or a chat user's name for a click by someone with no portal account.
+    outcome_by_name = models.CharField(max_length=150, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by_name = models.CharField(max_length=150, blank=True)
     # The first human outcome or acknowledgement: time to first response is this minus opened_at.
     first_response_at = models.DateTimeField(null=True, blank=True)
     # The failure it belongs to (incidents.services.grouping); null for an alarm without a service.

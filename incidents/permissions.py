@@ -24,3 +24,16 @@ def alerts_labellable(user, alerts: QuerySet[Alert] | None = None) -> QuerySet[A
     if not user.is_authenticated:
         return alerts.none()
     return alerts.filter(alarm__owner_team__in=user.teams.all())
+
+
+TEAM_CHAT_REFUSAL = "Only administrators and the team's members change its chat settings."
+
+
+def can_manage_team_chat(user, team) -> bool:
+    """A team's chat settings (channel, digest time, page budget, the test message): administrators (editors or
+    staff) and the team's members."""
+    if not (user and user.is_authenticated):
+        return False
+    if user.is_staff or can_edit_governance(user):
+        return True
+    return user.teams.filter(pk=team.pk).exists()

@@ -216,11 +216,11 @@ def incident_timeline(incident: Incident, *, alerts=None, notes=None) -> list[Ti
         name = alert.alarm.name
         entries.append(TimelineEntry(alert.opened_at, "opened", f"{name} opened", alert_id=alert.pk))
         if alert.acknowledged_at:
-            who = alert.acknowledged_by.get_username() if alert.acknowledged_by else ""
+            who = alert.acknowledged_by_name or (alert.acknowledged_by.get_username() if alert.acknowledged_by else "")
             entries.append(TimelineEntry(alert.acknowledged_at, "acknowledged", name, who, alert.pk))
         if alert.outcome:
             at = alert.outcome_at or alert.closed_at or alert.opened_at
-            who = alert.outcome_by.get_username() if alert.outcome_by else ""
+            who = alert.outcome_by_name or (alert.outcome_by.get_username() if alert.outcome_by else "")
             text = f"{name}: {alert.get_outcome_display()}" + (f" ({alert.outcome_note})" if alert.outcome_note else "")
             entries.append(TimelineEntry(at, "outcome", text, who, alert.pk, alert.outcome_inferred))
         if alert.closed_at:

@@ -352,6 +352,7 @@ OKAMI_DIGEST_TIME = env_str("OKAMI_DIGEST_TIME") or "09:00"
 OKAMI_PAGE_BUDGET = env_int("OKAMI_PAGE_BUDGET", 15)
 # Only alerts that opened this recently are announced (a late report or a history import is not news).
 OKAMI_CHAT_FRESH_SECONDS = env_int("OKAMI_CHAT_FRESH_SECONDS", 900)
+OKAMI_BASE_URL = (env_str("OKAMI_BASE_URL") or "http://localhost:8000").rstrip("/")  # links in chat messages
 
 CELERY_BEAT_SCHEDULE = {
     "sync-all-accounts": {

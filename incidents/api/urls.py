@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents.api import incidents, views
+from incidents.api import incidents, team_chat, views
 
 
 def register(router) -> None:
@@ -10,4 +10,6 @@ def register(router) -> None:
 
 urlpatterns = [
     path("alarms/<int:alarm_id>/state-changes/", views.AlarmStateChangeList.as_view(), name="alarm-state-changes"),
+    path("teams/<slug:slug>/chat/", team_chat.TeamChatView.as_view(), name="api-team-chat"),
+    path("teams/<slug:slug>/chat/test/", team_chat.TeamChatTestView.as_view(), name="api-team-chat-test"),
 ]

@@ -18,6 +18,7 @@ from django.db import transaction
 from alarms.choices import AlarmState
 from alarms.models import Alarm
 from alarms.services.audit import Change, audit_record
+from incidents.chat.events import alerts_changed, alerts_opened
 from incidents.ingest.cloudwatch_message import AlarmStateReport
 from incidents.models import Alert, StateChange
 from incidents.services.grouping import alerts_group, incidents_refresh, services_lock
@@ -127,8 +128,11 @@ def _reconcile(alarm_id: int, alerts: list[Alert], episodes: list[Episode]) -> N
             keep[match.pk] = episode
     touched = {a.incident_id for a in free if a.incident_id}
     _alerts_remove(free)
+    closings = []
     for alert in sorted((a for a in alerts if a.pk in keep), key=lambda a: keep[a.pk].closed_at is None):
         episode = keep[alert.pk]
+        if alert.closed_at != episode.closed_at:
+            closings.append(alert.pk)
         if (alert.opened_at, alert.closed_at) != (episode.opened_at, episode.closed_at):
             alert.opened_at, alert.closed_at = episode.opened_at, episode.closed_at
             alert.save(update_fields=["opened_at", "closed_at"])
@@ -141,6 +145,8 @@ def _reconcile(alarm_id: int, alerts: list[Alert], episodes: list[Episode]) -> N
     )
     if created:
         alerts_group([alert.pk for alert in created])
+        alerts_opened(created)
+    alerts_changed(closings)
 
 
 def _alerts_remove(alerts: list[Alert]) -> None:

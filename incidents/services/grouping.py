@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef
 from django.utils import timezone
 
+from incidents.chat.events import incidents_changed
 from incidents.models import Alert, Incident
 from portal.db import advisory_xact_lock
 
@@ -155,6 +156,7 @@ def incidents_close(*, now: datetime | None = None) -> int:
                 continue
             incident.closed_at = last_closed or incident.last_alert_at
             incident.save(update_fields=["closed_at"])
+            incidents_changed([incident.pk])
             closed += 1
     return closed
 

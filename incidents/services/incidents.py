@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alarms.services.audit import Change, audit_record
+from incidents.chat.events import incidents_changed
 from incidents.choices import Announcement, CustomerImpact, Outcome
 from incidents.models import Alert, Incident, IncidentNote
 from incidents.services.grouping import services_lock
@@ -100,6 +101,7 @@ def incident_update(
             action=UPDATE_ACTION,
             changes=[Change(alarm_id=None, target=_target(locked), before=before, after=changed)],
         )
+        incidents_changed([locked.pk])
     return locked
 
 
@@ -173,6 +175,7 @@ def incident_merge(*, source: Incident, into: Incident | None, actor) -> Inciden
                        after={**_snapshot(into), "merged": source_pk, "alerts": alert_ids, "notes": notes}),
             ],
         )  # fmt: skip
+        incidents_changed([into.pk])
     return into
 
 
@@ -240,4 +243,5 @@ def incident_split(*, incident: Incident, alert_ids: Iterable[int], actor, title
                        after={**_snapshot(new), "split_from": incident.pk, "alerts": moved}),
             ],
         )  # fmt: skip
+        incidents_changed([incident.pk, new.pk])
     return new

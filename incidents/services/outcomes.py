@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alarms.services.audit import Change, audit_record
+from incidents.chat.events import alerts_changed
 from incidents.choices import Announcement, CustomerImpact, Outcome
 from incidents.models import Alert, Incident
 
@@ -28,14 +29,27 @@ def _snapshot(alert: Alert) -> dict:
         "note": alert.outcome_note,
         "duplicate_of": alert.duplicate_of_id,
         "inferred": alert.outcome_inferred,
-        "by": getattr(alert.outcome_by, "username", None),
+        "by": alert.outcome_by_name or getattr(alert.outcome_by, "username", None),
     }
 
 
+def _by_name(actor, chat_user: str) -> str:
+    """Who, as recorded on the alert: the portal username, or the chat name of someone without a portal account."""
+    if actor is not None:
+        return actor.get_username()
+    return f"{chat_user} (Slack, not linked)"[:150] if chat_user else ""
+
+
+def _system(chat_user: str) -> str:
+    """The audit's name for a change without a portal user: the chat user's, or the system's."""
+    return f"slack:{chat_user}" if chat_user else "system"
+
+
 def alert_outcome_record(
-    *, alert: Alert, outcome: str, actor, note: str = "", duplicate_of: Alert | None = None
+    *, alert: Alert, outcome: str, actor, note: str = "", duplicate_of: Alert | None = None, chat_user: str = ""
 ) -> Alert:
-    """Record (or change) a person's outcome for an alert."""
+    """Record (or change) a person's outcome for an alert. ``chat_user``: without an ``actor``, the chat name of
+    the person who clicked (someone the portal does not know), recorded and audited as such."""
     if outcome not in Outcome.values:
         raise ValidationError({"outcome": f"One of {', '.join(Outcome.values)}."})
     if outcome == Outcome.DUPLICATE and duplicate_of is None:
@@ -54,26 +68,31 @@ def alert_outcome_record(
         now = timezone.now()
         locked.outcome, locked.outcome_note, locked.duplicate_of = outcome, note, duplicate_of
         locked.outcome_inferred, locked.outcome_by, locked.outcome_at = False, actor, now
+        locked.outcome_by_name = _by_name(actor, chat_user)
         locked.first_response_at = locked.first_response_at or now
         locked.save(
             update_fields=[
-                "outcome", "outcome_note", "duplicate_of", "outcome_inferred", "outcome_by", "outcome_at",
-                "first_response_at",
+                "outcome", "outcome_note", "duplicate_of", "outcome_inferred", "outcome_by", "outcome_by_name",
+                "outcome_at", "first_response_at",
             ]
         )  # fmt: skip
         after = _snapshot(locked)
         if outcome == Outcome.CUSTOMER_IMPACT and locked.incident_id:
-            incident_customer_impact_noted(incident_id=locked.incident_id, actor=actor)
+            incident_customer_impact_noted(incident_id=locked.incident_id, actor=actor, system=_system(chat_user))
         if before != after:
             audit_record(
                 actor=actor,
                 action=OUTCOME_ACTION,
                 changes=[Change(alarm_id=locked.alarm_id, target=f"alert:{locked.pk}", before=before, after=after)],
+                system=_system(chat_user),
             )
+        alerts_changed([locked.pk])
     return locked
 
 
-def alerts_outcome_record_bulk(*, alerts: Iterable[Alert], outcome: str, actor, note: str = "") -> int:
+def alerts_outcome_record_bulk(
+    *, alerts: Iterable[Alert], outcome: str, actor, note: str = "", chat_user: str = ""
+) -> int:
     """Record one outcome for many alerts at once: all of them or none, one audit entry per alert whose
     outcome changed. A duplicate names its own original, so duplicates are labelled one at a time."""
     if outcome not in Outcome.values:
@@ -102,11 +121,12 @@ def alerts_outcome_record_bulk(*, alerts: Iterable[Alert], outcome: str, actor, 
             duplicate_of=None,
             outcome_inferred=False,
             outcome_by=actor,
+            outcome_by_name=_by_name(actor, chat_user),
             outcome_at=now,
             first_response_at=Coalesce("first_response_at", models.Value(now, output_field=models.DateTimeField())),
         )
         after = {"outcome": outcome, "note": note, "duplicate_of": None, "inferred": False,
-                 "by": getattr(actor, "username", None)}  # fmt: skip
+                 "by": _by_name(actor, chat_user) or None}  # fmt: skip
         changes = []
         for alert in locked:
             before = _snapshot(alert)
@@ -115,8 +135,9 @@ def alerts_outcome_record_bulk(*, alerts: Iterable[Alert], outcome: str, actor, 
         if outcome == Outcome.CUSTOMER_IMPACT:
             # The same hook as one alert's outcome, once per incident (a handful, however many alerts).
             for incident_id in sorted({alert.incident_id for alert in locked if alert.incident_id}):
-                incident_customer_impact_noted(incident_id=incident_id, actor=actor)
-        audit_record(actor=actor, action=OUTCOME_ACTION, changes=changes)
+                incident_customer_impact_noted(incident_id=incident_id, actor=actor, system=_system(chat_user))
+        audit_record(actor=actor, action=OUTCOME_ACTION, changes=changes, system=_system(chat_user))
+        alerts_changed(ids)
     return len(ids)
 
 
@@ -125,23 +146,26 @@ def _check_note(note: str) -> None:
         raise ValidationError({"note": f"At most {MAX_NOTE} characters."})
 
 
-def alert_acknowledge(*, alert: Alert, actor) -> Alert:
-    """Say someone is looking: recorded once, the first acknowledgement counts."""
+def alert_acknowledge(*, alert: Alert, actor, chat_user: str = "") -> Alert:
+    """Say someone is looking: recorded once, the first acknowledgement counts. ``chat_user`` as for outcomes."""
     with transaction.atomic():
         locked = Alert.objects.select_for_update().get(pk=alert.pk)
         if locked.acknowledged_at is not None:
             return locked
         now = timezone.now()
         locked.acknowledged_by, locked.acknowledged_at = actor, now
+        locked.acknowledged_by_name = _by_name(actor, chat_user)
         locked.first_response_at = locked.first_response_at or now
-        locked.save(update_fields=["acknowledged_by", "acknowledged_at", "first_response_at"])
+        locked.save(update_fields=["acknowledged_by", "acknowledged_by_name", "acknowledged_at", "first_response_at"])
         audit_record(
             actor=actor,
             action=ACK_ACTION,
             changes=[
                 Change(alarm_id=locked.alarm_id, target=f"alert:{locked.pk}", before={}, after={"acknowledged": True})
             ],
+            system=_system(chat_user),
         )
+        alerts_changed([locked.pk])
     return locked
 
 
@@ -152,7 +176,7 @@ def _incidents_lock(alert_ids: list[int]) -> None:
     list(Incident.objects.select_for_update().filter(pk__in=incident_ids).order_by("pk").values_list("pk"))
 
 
-def incident_customer_impact_noted(*, incident_id: int, actor) -> None:
+def incident_customer_impact_noted(*, incident_id: int, actor, system: str = "system") -> None:
     """An alert of the incident affected customers: so did the incident, and an announcement may be needed
     (unless people already said otherwise). Audited like any change of an incident."""
     incident = Incident.objects.filter(pk=incident_id).first()
@@ -171,4 +195,5 @@ def incident_customer_impact_noted(*, incident_id: int, actor) -> None:
         actor=actor,
         action=IMPACT_ACTION,
         changes=[Change(alarm_id=None, target=f"incident:{incident.pk}", before=before, after=after)],
+        system=system,
     )

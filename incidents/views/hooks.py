@@ -27,6 +27,7 @@ from incidents.ingest.sns_signature import (
 )
 from incidents.models import InboundMessage, InboundSource, InboundStatus
 from incidents.services.ingest import inbound_store
+from incidents.views.slack import slack_actions_hook
 
 logger = logging.getLogger(__name__)
 
@@ -133,4 +134,4 @@ def eventbridge_hook(request):
 
 
 # The webhook paths, which portal.middleware.WebhookMiddleware sends straight to their views.
-HOOKS = {"/hooks/sns/": sns_hook, "/hooks/eventbridge/": eventbridge_hook}
+HOOKS = {"/hooks/sns/": sns_hook, "/hooks/eventbridge/": eventbridge_hook, "/hooks/slack/actions/": slack_actions_hook}

@@ -532,9 +532,12 @@ class AlertTraffic:
         every: tuple[float, float] = (20, 60),
         lasting: tuple[float, float] = (60, 180),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        pairs: list[tuple[DemoAlarm, DemoAlarm]] = (),
+        pair_share: float = 0.3,
     ) -> int:
         """Until stopped: a blip of a random alarm every ``every`` seconds, its OK ``lasting`` seconds later,
-        at the real time. The blips still open when it stops are closed then. Returns how many it sent."""
+        at the real time; now and then (``pair_share``) a pair instead, both alarms at once (one failure, one
+        incident). The blips still open when it stops are closed then. Returns how many it sent."""
         open_until: dict[DemoAlarm, float] = {}
         sent = 0
         next_blip = time.monotonic() + rng.uniform(*every)
@@ -556,10 +559,14 @@ class AlertTraffic:
                     del open_until[alarm]
                     change(alarm, "OK")
             free = [a for a in alarms if a not in open_until]
-            if moment >= next_blip and free:
-                alarm = rng.choice(free)
-                change(alarm, "ALARM")
-                open_until[alarm] = time.monotonic() + rng.uniform(*lasting)
+            free_pairs = [p for p in pairs if not set(p) & set(open_until)]
+            if moment >= next_blip and (free or free_pairs):
+                firing = list(rng.choice(free_pairs)) if free_pairs and rng.random() < pair_share else []
+                for alarm in firing or [rng.choice(free or alarms)]:
+                    if alarm in open_until:
+                        continue
+                    change(alarm, "ALARM")
+                    open_until[alarm] = time.monotonic() + rng.uniform(*lasting)
                 next_blip = time.monotonic() + rng.uniform(*every)
             self.stop.wait(max(0.05, min([next_blip, *open_until.values()]) - time.monotonic()))
         closing, self.attempts = self.attempts, 1  # the server is about to stop: one try each
@@ -586,11 +593,13 @@ class DemoAlertTraffic:
         workers: int = 6,
         reminder: str = "",
         after_history: Callable[[], None] | None = None,
+        live_pair: Callable[[tuple[DemoAlarm, DemoAlarm]], bool] = lambda pair: True,
     ):
         """``reminder`` is said again after the load, whose request log has scrolled the banner away;
-        ``after_history`` runs once the history is in (processed by the worker), before the live trickle."""
+        ``after_history`` runs once the history is in (processed by the worker), before the live trickle;
+        ``live_pair`` chooses the pairs the trickle fires now and then (those that page, say)."""
         self.topics, self.say, self.seed, self.reminder = topics, say, seed, reminder
-        self.after_history = after_history
+        self.after_history, self.live_pair = after_history, live_pair
         self.stop_event = threading.Event()
         self.traffic = AlertTraffic(
             cert_dir=cert_dir, transport=http_transport(url), workers=workers, stop=self.stop_event
@@ -612,7 +621,9 @@ class DemoAlertTraffic:
             history = self._load()
             if history is not None and not self.stop_event.is_set():
                 self.traffic.trickle(
-                    [a for a in history.noisy if a != history.stuck], rng=random.Random(f"{self.seed}-live")
+                    [a for a in history.noisy if a != history.stuck],
+                    rng=random.Random(f"{self.seed}-live"),
+                    pairs=[pair for pair in history.pairs if self.live_pair(pair)],
                 )
         except Exception:  # the demo goes on without its traffic
             logger.exception("the demo's alert traffic stopped")

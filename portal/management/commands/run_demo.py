@@ -33,6 +33,7 @@ from portal.demo.alert_traffic import DemoAlertTraffic, topic_arns
 from portal.demo.estate import ACCOUNTS, REGIONS, build_demo_estate, demo_accounts
 from portal.demo.outcomes import demo_label_outcomes
 from portal.demo.people import create_demo_rules, create_demo_users, demo_first_hour
+from portal.demo.slack_channel import DemoSlack, demo_chat_identities, page_tier_pairs
 from portal.demo.sns_signer import SnsSigner
 from portal.localaws import free_port, local_aws_environ, start_local_aws
 
@@ -73,6 +74,7 @@ class Command(BaseCommand):
         local = start_local_aws(aws_port if _port_free(aws_port) else free_port())
         children: dict[str, subprocess.Popen] = {}
         traffic: DemoAlertTraffic | None = None
+        slack: DemoSlack | None = None
         try:
             with local_aws_environ(local):
                 self.say(f"Local AWS at {local.endpoint_url}; building the demo estate")
@@ -111,7 +113,14 @@ class Command(BaseCommand):
             # The local AWS has no alarm history: the demo's history comes through the SNS webhook.
             cert_dir, topics = demo_cert_dir(), demo_topics()
             SnsSigner(cert_dir)  # the demo certificate (made once, kept in the var dir), before the web server pins it
-            env = {**os.environ, **local.environ, "OKAMI_HISTORY_BACKFILL": "0", **alert_environ(cert_dir, topics)}
+            slack = self.start_slack(host, port)
+            env = {
+                **os.environ,
+                **local.environ,
+                "OKAMI_HISTORY_BACKFILL": "0",
+                **alert_environ(cert_dir, topics),
+                **slack_environ(slack, f"http://{host}:{port}"),
+            }
             children = self.start_children(host, port, env)
             self.wait_until_serving(host, port, children)
             traffic = DemoAlertTraffic(
@@ -122,9 +131,10 @@ class Command(BaseCommand):
                 reminder=f"Okami is running at http://{host}:{port}/   (log in as {logins[0].username} / "
                 f"{logins[0].password}; Ctrl-C stops everything)",
                 after_history=self.label_outcomes,
+                live_pair=lambda pair: bool(page_tier_pairs([pair])),
             )
             traffic.start()
-            self.banner(host, port, logins, time.monotonic() - started)
+            self.banner(host, port, logins, time.monotonic() - started, slack)
             self.supervise(children)
         finally:
             try:
@@ -133,6 +143,8 @@ class Command(BaseCommand):
             finally:
                 _stop(list(children.values()))
                 local.stop()
+                if slack is not None:
+                    slack.stop()
 
     def first_hour(self) -> None:
         self.say("The administrator's first hour (through the portal's audited services)")
@@ -213,14 +225,27 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         raise CommandError(f"the web server did not answer on {host}:{port} within a minute")
 
-    def banner(self, host: str, port: int, logins, seconds: float) -> None:
+    def start_slack(self, host: str, port: int) -> DemoSlack:
+        """The demo's Slack: the portal posts page-tier alerts to it; its page's buttons click back."""
+        slack = DemoSlack(
+            token=DEMO_SLACK_TOKEN,
+            signing_secret=DEMO_SLACK_SECRET,
+            actions_url=f"http://{host}:{port}/hooks/slack/actions/",
+            host=host,
+        ).start()
+        self.say(f"Demo Slack at {slack.page_url}; {demo_chat_identities()} demo users linked to Slack users")
+        return slack
+
+    def banner(self, host: str, port: int, logins, seconds: float, slack: DemoSlack) -> None:
         lines = [
             "",
             f"Okami is running at http://{host}:{port}/   (ready in {seconds:.0f}s)",
             *(f"  log in as {login.username} / {login.password}   ({login.role})" for login in logins),
             "  API docs: /api/docs/   Celery worker and beat are running; Ctrl-C stops everything.",
             "  Alerts: 90 days of alarm history are being posted to the SNS webhook (a line follows when they are",
-            "  in), then a live blip every 20-60 s.",
+            "  in), then a live blip every 20-60 s, now and then a Lambda/API pair that pages.",
+            f"  Chat: page-tier alerts post to the demo Slack at {slack.page_url} (its buttons record outcomes);",
+            "  ticket-tier ones go into each team's daily digest.",
             "",
         ]
         self.say("\n".join(lines))
@@ -248,6 +273,20 @@ def demo_refusal(*, database_url: str, broker_url: str, database: dict, embedded
     if not broker_url.startswith("filesystem://"):
         return f"{why}, and CELERY_BROKER_URL is set: its worker would take that broker's tasks. Unset it."
     return ""
+
+
+DEMO_SLACK_TOKEN = "xoxb-okami-demo"  # noqa: S105 (the demo stand-in's, accepted nowhere else)
+DEMO_SLACK_SECRET = "okami-demo-signing-secret"  # noqa: S105 (the demo stand-in signs its clicks with it)
+
+
+def slack_environ(slack: DemoSlack, base_url: str) -> dict[str, str]:
+    """What the children need to post to the demo Slack and believe its clicks."""
+    return {
+        "SLACK_BOT_TOKEN": DEMO_SLACK_TOKEN,
+        "SLACK_SIGNING_SECRET": DEMO_SLACK_SECRET,
+        "SLACK_API_URL": slack.url,
+        "OKAMI_BASE_URL": base_url,
+    }
 
 
 def demo_cert_dir() -> Path:
