@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 import urllib.request
 from html import escape
@@ -133,6 +134,15 @@ def _message_html(message: Message, replies: list[Message], user: str) -> str:
     return f'<div class="msg"><div class="ch">{where}</div>{inner}{threaded}</div>'
 
 
+# A link in Slack's mrkdwn, once HTML-escaped: only the message's own links (text from data came escaped by
+# the portal, so its "<" is "&amp;lt;" here and never matches).
+LINK = re.compile(r"&lt;(https?://[^|&\s]+)\|([^&]*)&gt;")
+
+
+def _text_html(text: str) -> str:
+    return LINK.sub(r'<a href="\1">\2</a>', escape(text))
+
+
 def _blocks_html(message: Message, user: str) -> str:
     if not message.blocks:
         return f"<p>{escape(message.text)}</p>"
@@ -141,11 +151,10 @@ def _blocks_html(message: Message, user: str) -> str:
         kind = block.get("type")
         if kind in ("header", "section"):
             texts = [block.get("text") or {}, *(block.get("fields") or [])]
-            parts.append("<p>" + "<br>".join(escape(str(t.get("text", ""))) for t in texts if t) + "</p>")
+            parts.append("<p>" + "<br>".join(_text_html(str(t.get("text", ""))) for t in texts if t) + "</p>")
         elif kind == "context":
-            parts.append(
-                '<p class="ctx">' + " ".join(escape(str(e.get("text", ""))) for e in block.get("elements", [])) + "</p>"
-            )
+            texts = (_text_html(str(element.get("text", ""))) for element in block.get("elements", []))
+            parts.append('<p class="ctx">' + " ".join(texts) + "</p>")
         elif kind == "actions":
             buttons = "".join(_button_html(message, element, user) for element in block.get("elements", []))
             parts.append(f"<div>{buttons}</div>")

@@ -232,6 +232,7 @@ class Command(BaseCommand):
             signing_secret=DEMO_SLACK_SECRET,
             actions_url=f"http://{host}:{port}/hooks/slack/actions/",
             host=host,
+            port=port + 1 if _port_free(port + 1) else 0,  # next to the portal when it can be
         ).start()
         self.say(f"Demo Slack at {slack.page_url}; {demo_chat_identities()} demo users linked to Slack users")
         return slack
