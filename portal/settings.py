@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "portal",
     "alarms",
     "incidents",
+    "alarms.review",
 ]
 
 MIDDLEWARE = [
@@ -354,6 +355,21 @@ OKAMI_PAGE_BUDGET = env_int("OKAMI_PAGE_BUDGET", 15)
 OKAMI_CHAT_FRESH_SECONDS = env_int("OKAMI_CHAT_FRESH_SECONDS", 900)
 OKAMI_BASE_URL = (env_str("OKAMI_BASE_URL") or "http://localhost:8000").rstrip("/")  # links in chat messages
 
+# The weekly review (alarms.review): each team's review opens on Monday from OKAMI_REVIEW_TIME (TIME_ZONE),
+# over the last OKAMI_REVIEW_LOOKBACK_DAYS. The rules' thresholds (teams may override them: TeamReviewPolicy).
+OKAMI_REVIEW_TIME = env_str("OKAMI_REVIEW_TIME") or "09:00"
+OKAMI_REVIEW_LOOKBACK_DAYS = env_int("OKAMI_REVIEW_LOOKBACK_DAYS", 90)
+OKAMI_REVIEW_RULES = {
+    "never_acted_on": {"min_alerts": 3},
+    "duplicate": {"window_seconds": 300, "share": 0.8, "min_alerts": 3},
+    "transient": {"resolve_seconds": 300, "share": 0.5, "min_alerts": 3},
+    "flapping": {"changes": 4, "evaluation_periods": 20, "changes_in_30_minutes": 3},
+    "noisy": {"top_share": 0.05, "days": 10, "per_week": 15},
+    "stuck": {"warn_days": 5, "act_days": 60},
+    "muted": {"days": 60},
+    "orphaned": {"insufficient_days": 14},
+}
+
 CELERY_BEAT_SCHEDULE = {
     "sync-all-accounts": {
         "task": "alarms.tasks.sync_all_accounts",
@@ -374,6 +390,10 @@ CELERY_BEAT_SCHEDULE = {
     "incident-close": {
         "task": "incidents.tasks.incidents_close_task",
         "schedule": 60.0,
+    },
+    "review-open": {
+        "task": "alarms.review.tasks.reviews_open_task",
+        "schedule": 3600.0,
     },
     "chat-digests": {
         "task": "incidents.tasks.chat_digests_task",
