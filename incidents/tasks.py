@@ -108,3 +108,14 @@ def chat_digests_task() -> int:
     from incidents.services.chat import digests_send
 
     return digests_send()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def chat_announce_sweep_task() -> int:
+    """Beat, every minute: queue again the announcements of fresh page alerts that have none."""
+    from incidents.services.chat import announcements_missing
+
+    missing = announcements_missing()
+    for alert_id in missing:
+        chat_alert_announce_task.delay(alert_id)
+    return len(missing)

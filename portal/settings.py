@@ -395,6 +395,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alarms.review.tasks.reviews_open_task",
         "schedule": 3600.0,
     },
+    "chat-announce-sweep": {
+        "task": "incidents.tasks.chat_announce_sweep_task",
+        "schedule": 60.0,
+    },
     "chat-digests": {
         "task": "incidents.tasks.chat_digests_task",
         "schedule": 300.0,

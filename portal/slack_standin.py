@@ -64,6 +64,8 @@ class SlackStandIn:
         self.messages: dict[tuple[str, str], Message] = {}
         self._lock = threading.Lock()
         self._limited: list[float] = []
+        self._failing: list[tuple[int, bool]] = []
+        self.emails: dict[str, str] = {}  # users.info: Slack user id → e-mail
         self._clock = int(time.time())
         self._sequence = 0
         self._server: ThreadingHTTPServer | None = None
@@ -98,6 +100,12 @@ class SlackStandIn:
             self._thread.join(timeout=5)
             self._server = self._thread = None
 
+    def fail(self, times: int, status: int = 502, *, after_effect: bool = True) -> None:
+        """The next ``times`` calls answer ``status``; ``after_effect``: as a gateway timing out after Slack
+        did the work (the message is posted all the same), the case a client cannot tell apart."""
+        with self._lock:
+            self._failing.extend([(status, after_effect)] * times)
+
     def rate_limit(self, times: int, retry_after: int = 1) -> None:
         """The next ``times`` calls answer 429 with ``Retry-After: retry_after``."""
         with self._lock:
@@ -116,6 +124,13 @@ class SlackStandIn:
                 wait = self._limited.pop(0)
                 self.calls.append(Call(method, args, authorization, 429))
                 return 429, {"Retry-After": str(wait)}, {"ok": False, "error": "ratelimited"}
+            if self._failing:
+                status, after_effect = self._failing.pop(0)
+                self.calls.append(Call(method, args, authorization, status))
+                handler = getattr(self, "_" + method.replace(".", "_"), None)
+                if after_effect and handler is not None and authorization == f"Bearer {self.token}":
+                    handler(args)
+                return status, {}, {"ok": False, "error": "fatal_error"}
             self.calls.append(Call(method, args, authorization, 200))
             if authorization != f"Bearer {self.token}":
                 return 200, {}, {"ok": False, "error": "not_authed" if not authorization else "invalid_auth"}
@@ -155,6 +170,12 @@ class SlackStandIn:
         message.updates += 1
         return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text,
                 "message": _shown(message)}  # fmt: skip
+
+    def _users_info(self, args: dict) -> dict:
+        user = str(args.get("user") or "")
+        if user not in self.emails:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": {"id": user, "profile": {"email": self.emails[user]}}}
 
     def _chat_postEphemeral(self, args: dict) -> dict:
         if not args.get("channel") or not args.get("user"):

@@ -26,6 +26,14 @@ class TeamSerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "chat_channel", "members", "alarm_count", "service_count", *DISCOVERY_FIELDS]
 
 
+class TeamUpdateSerializer(serializers.Serializer):
+    """What an administrator changes of a team; ``members`` is the whole list of usernames."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    chat_channel = serializers.CharField(max_length=80, allow_blank=True, required=False)
+    members = serializers.ListField(child=serializers.CharField(max_length=150), required=False, max_length=500)
+
+
 class ServiceSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     alarm_count = serializers.IntegerField(read_only=True)

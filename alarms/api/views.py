@@ -7,6 +7,7 @@ from django.http import QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -27,6 +28,7 @@ from alarms.api.serializers import (
     ServiceSerializer,
     SyncRunSerializer,
     TeamSerializer,
+    TeamUpdateSerializer,
 )
 from alarms.filtersets import AlarmFilterSet, ResourceFilterSet, ServiceFilterSet, SyncRunFilterSet
 from alarms.models import AwsAccount, MappingRule, RuleRun, Service, Team
@@ -40,6 +42,7 @@ from alarms.services.mapping import mapping_rule_delete, mapping_rule_save, rule
 from alarms.services.rule_runs import rule_run_request, rules_run_in_worker
 from alarms.services.suggested_purpose import MAX_ALARMS as MAX_SUGGESTIONS
 from alarms.services.suggested_purpose import alarms_accept_suggestions
+from alarms.services.teams import team_update
 
 
 class MergeMixin:
@@ -59,12 +62,25 @@ class MergeMixin:
 
 
 class TeamViewSet(MergeMixin, viewsets.ReadOnlyModelViewSet):
+    """Teams. Administrators PATCH ``name``, ``chat_channel`` and ``members`` (usernames); audited."""
+
     serializer_class = TeamSerializer
     lookup_field = "slug"
     merge_service = staticmethod(teams_merge)
+    http_method_names = ["get", "patch", "post", "head", "options"]
 
     def get_queryset(self):
         return selectors.team_list().order_by("name")
+
+    @extend_schema(request=TeamUpdateSerializer, responses=TeamSerializer)
+    def partial_update(self, request, slug=None):
+        if not request.user.is_staff:
+            raise PermissionDenied("Only administrators change a team.")
+        team = self.get_object()
+        serializer = TeamUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        team_update(team=team, actor=request.user, **serializer.validated_data)
+        return Response(TeamSerializer(self.get_queryset().get(pk=team.pk)).data)
 
 
 class ServiceViewSet(MergeMixin, viewsets.ReadOnlyModelViewSet):

@@ -11,13 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alarms.models import Team
+from alarms.services.teams import CHANNEL_MAX
 from incidents.chat.notifier import ChatError
 from incidents.permissions import TEAM_CHAT_REFUSAL, can_manage_team_chat
 from incidents.services.chat import team_budget, team_test_message
 from incidents.services.team_chat import (
     BUDGET_MAX,
     BUDGET_MIN,
-    CHANNEL_MAX,
     TeamChatSettings,
     team_chat_settings,
     team_chat_update,

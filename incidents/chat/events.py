@@ -40,10 +40,13 @@ def incidents_changed(incident_ids: Iterable[int]) -> None:
 
 
 def _queue_announce(alert_ids: list[int]) -> None:
+    from incidents.models import Alert
     from incidents.tasks import chat_alert_announce_task
 
     try:
-        for alert_id in alert_ids:
+        # One query keeps the queue to what may page: a storm of other alerts costs no task at all.
+        paging = Alert.objects.filter(pk__in=alert_ids, alarm__tier="page", alarm__actions_enabled=True)
+        for alert_id in sorted(paging.values_list("pk", flat=True)):
             chat_alert_announce_task.delay(alert_id)
     except Exception:
         logger.warning("could not queue the announcement of alerts %s", alert_ids, exc_info=True)
@@ -58,7 +61,8 @@ def _queue_refresh(*, alert_ids: list[int] | None = None, incident_ids: list[int
         if alert_ids is not None:
             posts = posts.filter(alert_id__in=alert_ids)
         else:
-            posts = posts.filter(alert__incident_id__in=incident_ids)
+            # The incident shows on its own message, not on the replies in its thread.
+            posts = posts.filter(alert__incident_id__in=incident_ids, thread_ts="")
         for alert_id in sorted(posts.values_list("alert_id", flat=True)):
             chat_alert_refresh_task.delay(alert_id)
     except Exception:

@@ -27,3 +27,6 @@ class LogNotifier:
 
     def ephemeral(self, *, channel: str, user: str, text: str) -> None:
         logger.info("chat to %s only, in %s: %s", user, channel, text)
+
+    def user_email(self, *, user: str) -> str | None:
+        return None  # no chat behind the log: nobody to look up

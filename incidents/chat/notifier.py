@@ -49,6 +49,8 @@ class Notifier(Protocol):
 
     def ephemeral(self, *, channel: str, user: str, text: str) -> None: ...
 
+    def user_email(self, *, user: str) -> str | None: ...
+
 
 def notifier() -> Notifier:
     if settings.SLACK_BOT_TOKEN:

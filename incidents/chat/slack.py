@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -24,7 +25,12 @@ class SlackNotifier:
     def post(self, *, channel: str, message: ChatMessage, thread_ts: str = "") -> Posted:
         extra = {"thread_ts": thread_ts} if thread_ts else {}
         response = self._call(
-            self.client.chat_postMessage, channel=channel, text=message.text, blocks=message.blocks or None, **extra
+            self.client.chat_postMessage,
+            idempotent=False,
+            channel=channel,
+            text=message.text,
+            blocks=message.blocks or None,
+            **extra,
         )
         return Posted(channel=response["channel"], ts=response["ts"])
 
@@ -34,20 +40,39 @@ class SlackNotifier:
     def ephemeral(self, *, channel: str, user: str, text: str) -> None:
         self._call(self.client.chat_postEphemeral, channel=channel, user=user, text=text)
 
+    def user_email(self, *, user: str) -> str | None:
+        """The user's e-mail from ``users.info`` (needs the ``users:read.email`` scope)."""
+        response = self._call(self.client.users_info, user=user)
+        return ((response.get("user") or {}).get("profile") or {}).get("email")
+
     @staticmethod
-    def _call(method, **kwargs):
+    def _call(method, *, idempotent: bool = True, **kwargs):
+        """One Web API call. What certainly did not happen (a 429, a connection never made) may be retried;
+        what may have happened (a 5xx, a reset or a timeout once the request was sent) is retried only when
+        doing it twice is harmless (an update), never for a post: at most one message per alert."""
         try:
             return method(**kwargs)
         except SlackApiError as error:
             response = error.response
             if response.status_code == 429:
-                wait = float(response.headers.get("Retry-After", 1))
-                raise ChatError("Slack is rate limiting", retry_after=wait) from error
+                raise ChatError("Slack is rate limiting", retry_after=_seconds(response.headers)) from error
             if response.status_code >= 500:
-                raise ChatError(f"Slack failed: HTTP {response.status_code}", retry_after=RETRY_SECONDS) from error
+                raise _maybe(f"Slack failed: HTTP {response.status_code}", idempotent) from error
             raise ChatError(f"Slack refused: {response.get('error', response.status_code)}") from error
         except (URLError, OSError) as error:
-            if isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError):
-                # The request may have reached Slack: a post is not sent again (at most once), an update may be.
-                raise ChatError("Slack did not answer in time", maybe_delivered=True) from error
-            raise ChatError(f"Slack unreachable: {error}", retry_after=RETRY_SECONDS) from error
+            reason = getattr(error, "reason", error)
+            if isinstance(reason, ConnectionRefusedError | socket.gaierror):
+                raise ChatError(f"Slack unreachable: {reason}", retry_after=RETRY_SECONDS) from error
+            raise _maybe(f"Slack did not answer: {reason}", idempotent) from error
+
+
+def _maybe(text: str, idempotent: bool) -> ChatError:
+    return ChatError(text, retry_after=RETRY_SECONDS, maybe_delivered=not idempotent)
+
+
+def _seconds(headers) -> float:
+    """Retry-After in seconds (Slack sends an integer); anything else waits a minute."""
+    try:
+        return max(float(headers.get("Retry-After", 1)), 0.0)
+    except (TypeError, ValueError):
+        return 60.0

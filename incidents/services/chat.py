@@ -113,6 +113,24 @@ def _claim(alert: Alert, now: datetime) -> ChatPost | None:
             return None
 
 
+def announcements_missing(*, now: datetime | None = None) -> list[int]:
+    """Fresh, open alerts of page-tier alarms with actions enabled that have no message nor claim: their task
+    was lost (a broker down at commit) or gave up (Slack down longer than its retries). Beat queues them again;
+    the claim keeps that from ever posting twice. Past the freshness window an alert is no longer news."""
+    now = now or timezone.now()
+    return list(
+        Alert.objects.filter(
+            closed_at__isnull=True,
+            opened_at__gte=now - timedelta(seconds=settings.OKAMI_CHAT_FRESH_SECONDS),
+            alarm__tier=Tier.PAGE,
+            alarm__actions_enabled=True,
+        )
+        .exclude(Exists(ChatPost.objects.filter(alert=OuterRef("pk"))))
+        .order_by("opened_at")
+        .values_list("pk", flat=True)
+    )
+
+
 def alert_announce(*, alert_id: int, now: datetime | None = None) -> str:
     """Post the alert's message if it is a fresh, open alert of a page-tier alarm with actions enabled, once.
     Returns what happened; raises ``ChatError`` with ``retry_after`` when the task should try again then."""

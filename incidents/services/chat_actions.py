@@ -22,6 +22,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from incidents.chat.messages import inert
+from incidents.chat.notifier import ChatError, notifier
 from incidents.choices import Outcome
 from incidents.models import Alert, ChatIdentity
 from incidents.permissions import can_label
@@ -32,6 +34,7 @@ logger = logging.getLogger(__name__)
 SIGNATURE_WINDOW_SECONDS = 5 * 60
 # A click already handled is ignored for longer than a signed request stays acceptable.
 REPLAY_SECONDS = 2 * SIGNATURE_WINDOW_SECONDS
+EMAIL_CACHE_SECONDS = 24 * 3600
 MAX_NAME = 80
 ACKNOWLEDGE = "okami_ack"
 OUTCOMES = {
@@ -128,11 +131,23 @@ def chat_action_handle(*, payload: dict) -> ChatActionResult:
     if result.reply and channel:
         from incidents.tasks import chat_ephemeral_task
 
-        transaction.on_commit(lambda: chat_ephemeral_task.delay(channel, user_id, result.reply))
+        def reply() -> None:
+            try:
+                chat_ephemeral_task.delay(channel, user_id, result.reply)
+            except Exception:  # a broker that is down costs the reply, never the recorded click
+                logger.warning("could not queue the reply to a chat click", exc_info=True)
+
+        transaction.on_commit(reply)
     return result
 
 
 def _record(*, alert_id: int, action_id: str, slack_user: dict) -> ChatActionResult:
+    result = _decide(alert_id=alert_id, action_id=action_id, slack_user=slack_user)
+    # Replies quote alarm names, which come from AWS: inert in Slack's markup, like every message.
+    return ChatActionResult(recorded=result.recorded, reply=result.reply and inert(result.reply))
+
+
+def _decide(*, alert_id: int, action_id: str, slack_user: dict) -> ChatActionResult:
     alert = Alert.objects.select_related("alarm__owner_team").filter(pk=alert_id).first()
     if alert is None:
         return ChatActionResult(recorded=False, reply="This alert no longer exists in Okami: nothing was recorded.")
@@ -179,7 +194,7 @@ def chat_user_resolve(slack_user: dict):
     identity = ChatIdentity.objects.select_related("user").filter(slack_user_id=slack_id).first()
     if identity is not None:
         return identity.user
-    email = _text(slack_user.get("email"))
+    email = _text(slack_user.get("email")) or _looked_up_email(slack_id)
     if "@" not in email:
         return None
     matches = list(get_user_model().objects.filter(email__iexact=email, is_active=True)[:2])
@@ -193,6 +208,20 @@ def chat_user_resolve(slack_user: dict):
         identity = ChatIdentity.objects.select_related("user").filter(slack_user_id=slack_id).first()
         return identity.user if identity is not None else None
     return matches[0]
+
+
+def _looked_up_email(slack_id: str) -> str:
+    """The Slack user's e-mail (``users.info``, scope ``users:read.email``), remembered for a day; "" when the
+    chat does not say. Clicks carry no e-mail: this is how an unlinked user is matched to their account."""
+    key = f"okami:slack-email:{slack_id}"
+    cached = cache.get(key)
+    if cached is None:
+        try:
+            cached = notifier().user_email(user=slack_id) or ""
+        except ChatError:
+            return ""  # not remembered: the next click asks again
+        cache.set(key, cached, timeout=EMAIL_CACHE_SECONDS)
+    return cached
 
 
 def _first_action(payload: dict) -> dict | None:

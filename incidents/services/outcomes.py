@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alarms.services.audit import Change, audit_record
-from incidents.chat.events import alerts_changed
+from incidents.chat.events import alerts_changed, incidents_changed
 from incidents.choices import Announcement, CustomerImpact, Outcome
 from incidents.models import Alert, Incident
 
@@ -45,6 +45,16 @@ def _system(chat_user: str) -> str:
     return f"slack:{chat_user}" if chat_user else "system"
 
 
+def _same_label(alert: Alert, *, outcome: str, note: str, duplicate_of: Alert | None) -> bool:
+    """The person's label the alert already has, repeated without a note of its own."""
+    return (
+        alert.outcome == outcome
+        and not alert.outcome_inferred
+        and not note
+        and alert.duplicate_of_id == (duplicate_of.pk if duplicate_of else None)
+    )
+
+
 def alert_outcome_record(
     *, alert: Alert, outcome: str, actor, note: str = "", duplicate_of: Alert | None = None, chat_user: str = ""
 ) -> Alert:
@@ -64,6 +74,8 @@ def alert_outcome_record(
         if outcome == Outcome.CUSTOMER_IMPACT:
             _incidents_lock([alert.pk])
         locked = Alert.objects.select_for_update(of=("self",)).select_related("outcome_by").get(pk=alert.pk)
+        if _same_label(locked, outcome=outcome, note=note, duplicate_of=duplicate_of):
+            return locked  # a second click of the same label: nothing to record, the note written with it kept
         before = _snapshot(locked)
         now = timezone.now()
         locked.outcome, locked.outcome_note, locked.duplicate_of = outcome, note, duplicate_of
@@ -191,6 +203,7 @@ def incident_customer_impact_noted(*, incident_id: int, actor, system: str = "sy
     if before == after:
         return
     incident.save(update_fields=["customer_impact", "announcement"])
+    incidents_changed([incident.pk])
     audit_record(
         actor=actor,
         action=IMPACT_ACTION,

@@ -4,7 +4,6 @@ page notifications a week it accepts. The digest time and the budget are the tea
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, time
 from types import EllipsisType
@@ -16,14 +15,10 @@ from django.db.models import QuerySet
 
 from alarms.models import Team
 from alarms.services.audit import Change, audit_record
+from alarms.services.teams import channel_validate
 from incidents.models import TeamAlertPolicy
 
-CHANNEL_MAX = 80
-BUDGET_MIN, BUDGET_MAX = 1, 1000
-# "#name": Slack's channel names are letters, digits, "-", "_" and "." (no spaces, no markup); or a channel id
-# (C… public, G… private), which survives renames.
-CHANNEL_NAME_RE = re.compile(r"#[\w.-]+")
-CHANNEL_ID_RE = re.compile(r"[CG][A-Z0-9]{8,}")
+BUDGET_MIN, BUDGET_MAX = 1, 1000  # page notifications a week
 
 
 @dataclass(frozen=True)
@@ -71,20 +66,6 @@ def team_chat_settings(team: Team) -> TeamChatSettings:
 def team_chat_list() -> QuerySet[Team]:
     """Every team with its alert policy, in one query: ``team_chat_settings`` of each reads nothing more."""
     return Team.objects.select_related("alert_policy").order_by("name", "pk")
-
-
-def channel_validate(channel: str) -> None:
-    if not channel:
-        return
-    if len(channel) > CHANNEL_MAX:
-        raise ValidationError({"chat_channel": f"At most {CHANNEL_MAX} characters."})
-    if not (CHANNEL_NAME_RE.fullmatch(channel) or CHANNEL_ID_RE.fullmatch(channel)):
-        raise ValidationError(
-            {
-                "chat_channel": "A channel name like #payments-alerts (letters, digits, '-', '_', '.'; no spaces) "
-                "or a Slack channel id like C0123456789."
-            }
-        )
 
 
 def _budget_validate(budget) -> None:

@@ -293,3 +293,42 @@ def test_a_test_message_goes_to_the_team_channel(slack, estate):
     estate["team"].chat_channel = ""
     with pytest.raises(ValidationError, match="chat_channel"):
         team_test_message(team=estate["team"], actor=None)
+
+
+def test_a_post_answered_by_a_gateway_error_is_never_posted_again(slack, estate, fire):
+    """A 502 after Slack did the work cannot be told from one before it: the post is not repeated."""
+    slack.fail(1, 502, after_effect=True)
+
+    alert = fire(estate["api"])
+
+    assert len(slack.messages) == 1  # Slack posted it once, whatever the client saw
+    assert ChatPost.objects.get(alert=alert).status == "failed"
+    assert alert_announce(alert_id=alert.pk) == "already"
+    assert len(slack.calls_to("chat.postMessage", status=None)) == 1
+
+
+def test_an_update_answered_by_a_gateway_error_is_tried_again(slack, estate, fire, editor,
+                                                              django_capture_on_commit_callbacks):  # fmt: skip
+    alert = fire(estate["api"])
+    slack.fail(1, 503, after_effect=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        alert_outcome_record(alert=alert, outcome="actioned", actor=editor)
+
+    assert [c.status for c in slack.calls_to("chat.update", status=None)] == [503, 200]
+
+
+def test_a_lost_announcement_is_found_by_the_sweep_while_it_is_news(slack, estate, fire, settings):
+    from incidents.services.chat import announcements_missing
+    from incidents.tasks import chat_announce_sweep_task
+
+    settings.SLACK_BOT_TOKEN = ""  # as if the task never ran: no claim, no message
+    alert = fire(estate["api"])
+    ChatPost.objects.all().delete()
+    settings.SLACK_BOT_TOKEN = "xoxb-test"
+    assert announcements_missing() == [alert.pk]
+    assert announcements_missing(now=alert.opened_at + timedelta(hours=1)) == []  # no longer news
+
+    assert chat_announce_sweep_task.apply().get() == 1
+
+    assert len(posts(slack)) == 1 and announcements_missing() == []

@@ -297,8 +297,9 @@ def test_an_unlinked_slack_user_is_recorded_and_shown_by_their_slack_name(
     entry = AuditEntry.objects.get(action="alert.outcome")
     assert (entry.actor, entry.actor_name, entry.after["by"]) == (None, "slack:road<runner>", alert.outcome_by_name)
     assert not ChatIdentity.objects.exists()
+    # The name comes from the chat: quoted back inert, never as markup.
     assert ephemerals == [
-        ("C111", "W999", "Recorded as road<runner>: your Slack account is not linked to an Okami account.")
+        ("C111", "W999", "Recorded as road&lt;runner&gt;: your Slack account is not linked to an Okami account.")
     ]
     browser = Client()
     browser.force_login(viewer)
@@ -398,3 +399,26 @@ def test_the_ephemeral_task_sends_through_the_notifier(caplog):
         assert chat_ephemeral_task.apply(args=("C111", "W111", "hello")).get() == "sent"
 
     assert "chat to W111 only, in C111: hello" in caplog.text
+
+
+def test_a_slack_user_is_linked_by_the_email_slack_knows_for_them(
+    client, alerts, catalog, django_user_model, django_capture_on_commit_callbacks, settings
+):
+    """Real clicks carry no e-mail: the portal asks Slack (users.info) and links the account it names."""
+    from portal.slack_standin import SlackStandIn
+
+    standin = SlackStandIn(token="xoxb-test").start()
+    settings.SLACK_BOT_TOKEN, settings.SLACK_API_URL = "xoxb-test", standin.url
+    standin.emails["W333"] = "kim@example.com"
+    user = django_user_model.objects.create_user("kim", email="kim@example.com", password="pw-kim-12345")
+    catalog["team"].members.add(user)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post(client, form(click("okami_actioned", alerts[0].pk, user={"id": "W333", "name": "kim"})))
+    finally:
+        standin.stop()
+
+    assert response.status_code == 200
+    assert Alert.objects.get(pk=alerts[0].pk).outcome_by == user
+    assert ChatIdentity.objects.get(slack_user_id="W333").user == user
+    assert [c.args["user"] for c in standin.calls_to("users.info")] == ["W333"]

@@ -9,13 +9,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from alarms.models import Team
+from alarms.services.teams import CHANNEL_MAX
 from incidents.chat.notifier import ChatError
 from incidents.permissions import TEAM_CHAT_REFUSAL, can_manage_team_chat
 from incidents.services.chat import team_budget, team_test_message
 from incidents.services.team_chat import (
     BUDGET_MAX,
     BUDGET_MIN,
-    CHANNEL_MAX,
     default_digest_time,
     default_page_budget,
     team_chat_list,

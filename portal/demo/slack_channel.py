@@ -139,8 +139,10 @@ def _message_html(message: Message, replies: list[Message], user: str) -> str:
 LINK = re.compile(r"&lt;(https?://[^|&\s]+)\|([^&]*)&gt;")
 
 
-def _text_html(text: str) -> str:
-    return LINK.sub(r'<a href="\1">\2</a>', escape(text))
+def _text_html(text_object: dict) -> str:
+    """A Block Kit text object as HTML: links only in ``mrkdwn`` (``plain_text`` is never markup)."""
+    text = escape(str(text_object.get("text", "")))
+    return LINK.sub(r'<a href="\1">\2</a>', text) if text_object.get("type") == "mrkdwn" else text
 
 
 def _blocks_html(message: Message, user: str) -> str:
@@ -151,9 +153,9 @@ def _blocks_html(message: Message, user: str) -> str:
         kind = block.get("type")
         if kind in ("header", "section"):
             texts = [block.get("text") or {}, *(block.get("fields") or [])]
-            parts.append("<p>" + "<br>".join(_text_html(str(t.get("text", ""))) for t in texts if t) + "</p>")
+            parts.append("<p>" + "<br>".join(_text_html(t) for t in texts if t) + "</p>")
         elif kind == "context":
-            texts = (_text_html(str(element.get("text", ""))) for element in block.get("elements", []))
+            texts = (_text_html(element) for element in block.get("elements", []) if isinstance(element, dict))
             parts.append('<p class="ctx">' + " ".join(texts) + "</p>")
         elif kind == "actions":
             buttons = "".join(_button_html(message, element, user) for element in block.get("elements", []))
