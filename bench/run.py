@@ -28,9 +28,12 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench import alert_lists, discovery, inference, ingest, lists, refresh, rules, sync  # noqa: E402
+from bench import alert_lists, discovery, inference, ingest, lists, refresh, review_page, rules, sync  # noqa: E402
 
-BENCHES = ["sync", "refresh", "refresh-scale", "discovery", "ingest", "lists", "alert-lists", "rules", "inference"]
+BENCHES = [
+    "sync", "refresh", "refresh-scale", "discovery", "ingest", "lists", "alert-lists", "review-page", "rules",
+    "inference",
+]  # fmt: skip
 
 
 def main() -> None:
@@ -51,6 +54,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=50, help="accounts refreshed by the workers (refresh-scale)")
     parser.add_argument("--scale-alarms", type=int, default=20000, help="alarms over those accounts (refresh-scale)")
     parser.add_argument("--alerts", type=int, default=100000, help="alerts behind the alert lists (alert-lists)")
+    parser.add_argument("--review-items", type=int, default=500, help="items of the review page (review-page)")
     parser.add_argument("--inference-alerts", type=int, default=100000, help="alerts labelled (inference)")
     args = parser.parse_args()
     benches = BENCHES
@@ -76,6 +80,8 @@ def main() -> None:
         rules.bench_rules(args.catalog, args.resources)
     if "alert-lists" in which:
         alert_lists.bench_alert_lists(args.catalog, args.alerts, args.requests)
+    if "review-page" in which:
+        review_page.bench_review_page(args.catalog, args.review_items, args.requests)
     if "inference" in which:
         inference.bench_inference(args.inference_alerts)
 

@@ -4,23 +4,31 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import (
+    Avg,
     Count,
+    DateTimeField,
     DurationField,
     Exists,
     ExpressionWrapper,
     F,
+    FloatField,
+    Func,
     IntegerField,
+    Max,
     Min,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Sum,
+    Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Floor, Least, TruncWeek
 
-from alarms.models import Team
+from alarms.models import Alarm, Team
 from alarms.permissions import can_edit_governance
+from incidents.choices import Outcome
 from incidents.models import Alert, InboundMessage, Incident, StateChange
 
 
@@ -227,3 +235,268 @@ def incident_timeline(incident: Incident, *, alerts=None, notes=None) -> list[Ti
             entries.append(TimelineEntry(alert.closed_at, "closed", f"{name} closed", alert_id=alert.pk))
     entries += [TimelineEntry(note.at, "note", note.text, note.author_name) for note in notes]
     return sorted(entries, key=lambda e: (e.at, _TIMELINE_ORDER[e.kind]))
+
+
+# Alert statistics of the weekly review (alarms.review reads alerts only through these). Each is one query,
+# aggregated in the database over a set of alarms and a window; PostgreSQL and SQLite alike.
+
+REAL_OUTCOMES = (Outcome.ACTIONED, Outcome.CUSTOMER_IMPACT)
+
+
+class Seconds(Func):
+    """Seconds from ``start`` to ``end`` (two datetime expressions), as a float: the one duration arithmetic
+    both databases do the same way (PostgreSQL's epoch of an interval, SQLite's Julian days)."""
+
+    output_field = FloatField()
+
+    def __init__(self, end, start):
+        super().__init__(end, start)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "EXTRACT(EPOCH FROM (%(expressions)s))::double precision"
+        return self.as_sql(compiler, connection, template=template, arg_joiner=" - ", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = "((julianday(%(expressions)s)) * 86400.0)"
+        return self.as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra)
+
+
+@dataclass(frozen=True)
+class AlarmAlertStats:
+    """One alarm's alerts opened in a window. Durations run to the window's end for alerts still open."""
+
+    alerts: int = 0
+    actioned: int = 0
+    customer_impact: int = 0
+    no_action: int = 0
+    transient: int = 0
+    duplicate: int = 0
+    false_positive: int = 0
+    unlabelled: int = 0
+    open: int = 0
+    self_resolved: int = 0
+    responded: int = 0
+    mean_duration_seconds: float | None = None
+    mean_first_response_seconds: float | None = None
+    alarm_seconds: float = 0.0
+    first_alert_at: datetime | None = None
+    last_alert_at: datetime | None = None
+    last_unactioned_alert_at: datetime | None = None
+
+    @property
+    def real(self) -> int:
+        """Alerts someone acted on or that hurt customers."""
+        return self.actioned + self.customer_impact
+
+    @property
+    def self_resolved_share(self) -> float | None:
+        return self.self_resolved / self.alerts if self.alerts else None
+
+
+def _window(alarm_ids, since: datetime, until: datetime) -> QuerySet[Alert]:
+    return Alert.objects.filter(alarm_id__in=list(alarm_ids), opened_at__gte=since, opened_at__lt=until).order_by()
+
+
+def alarm_alert_stats(*, alarm_ids, since: datetime, until: datetime, resolve_within: timedelta) -> dict:
+    """alarm id → ``AlarmAlertStats`` of its alerts opened in [since, until): outcome counts, how many closed
+    within ``resolve_within`` with nobody touching them, mean duration and time to first response, the time
+    spent in ALARM inside the window, first and last alert, and the last alert nobody acted on. One query;
+    alarms without alerts are absent."""
+    end = Coalesce("closed_at", Value(until, output_field=DateTimeField()))
+    duration = Seconds(end, F("opened_at"))
+    in_window = Seconds(Least(end, Value(until, output_field=DateTimeField())), F("opened_at"))
+    outcome_counts = {
+        name: Count("pk", filter=Q(outcome=value))
+        for name, value in (
+            ("actioned", Outcome.ACTIONED),
+            ("customer_impact", Outcome.CUSTOMER_IMPACT),
+            ("no_action", Outcome.NO_ACTION),
+            ("transient", Outcome.TRANSIENT),
+            ("duplicate", Outcome.DUPLICATE),
+            ("false_positive", Outcome.FALSE_POSITIVE),
+            ("unlabelled", ""),
+        )
+    }
+    rows = (
+        _window(alarm_ids, since, until)
+        .values("alarm_id")
+        .annotate(
+            alerts=Count("pk"),
+            **outcome_counts,
+            open=Count("pk", filter=Q(closed_at__isnull=True)),
+            self_resolved=Count(
+                "pk",
+                filter=Q(closed_at__isnull=False, first_response_at__isnull=True)
+                & Q(closed_at__lte=F("opened_at") + resolve_within),
+            ),
+            responded=Count("pk", filter=Q(first_response_at__isnull=False)),
+            mean_duration_seconds=Avg(duration),
+            mean_first_response_seconds=Avg(Seconds(F("first_response_at"), F("opened_at"))),
+            alarm_seconds=Coalesce(Sum(in_window), 0.0),
+            first_alert_at=Min("opened_at"),
+            last_alert_at=Max("opened_at"),
+            last_unactioned_alert_at=Max("opened_at", filter=~Q(outcome__in=REAL_OUTCOMES)),
+        )
+    )
+    return {row.pop("alarm_id"): AlarmAlertStats(**row) for row in rows}
+
+
+def alarm_alert_counts(*, since: datetime, until: datetime, alarm_ids=None) -> dict[int, int]:
+    """alarm id → alerts opened in [since, until), of these alarms or of every live alarm. One query."""
+    alerts = Alert.objects.filter(opened_at__gte=since, opened_at__lt=until).order_by()
+    if alarm_ids is None:
+        alerts = alerts.filter(alarm__deleted_at__isnull=True)
+    else:
+        alerts = alerts.filter(alarm_id__in=list(alarm_ids))
+    return dict(alerts.values("alarm_id").annotate(n=Count("pk")).values_list("alarm_id", "n"))
+
+
+def alert_count_top_share(*, since: datetime, until: datetime, top_share: float) -> int | None:
+    """The fewest alerts (opened in [since, until)) an alarm needs to rank in the top ``top_share`` of the
+    estate's live alarms by alerts; None when that share is less than one alarm. Two queries."""
+    rank = int(Alarm.objects.filter(deleted_at__isnull=True).count() * top_share)
+    if rank < 1:
+        return None
+    counts = (
+        Alert.objects.filter(opened_at__gte=since, opened_at__lt=until, alarm__deleted_at__isnull=True)
+        .order_by()
+        .values("alarm_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .values_list("n", flat=True)
+    )
+    found = list(counts[rank - 1 : rank])
+    return found[0] if found else 1
+
+
+def alarm_weekly_alerts(*, alarm_ids, since: datetime, until: datetime) -> dict[int, dict[str, int]]:
+    """alarm id → {ISO week ("2026-W07") → alerts opened that week}, weeks in the portal's time zone, oldest
+    first, weeks without alerts absent. One query."""
+    rows = (
+        _window(alarm_ids, since, until)
+        .annotate(week=TruncWeek("opened_at"))
+        .values("alarm_id", "week")
+        .annotate(n=Count("pk"))
+        .order_by("alarm_id", "week")
+    )
+    weeks: dict[int, dict[str, int]] = {}
+    for row in rows:
+        year, week, _ = row["week"].isocalendar()
+        weeks.setdefault(row["alarm_id"], {})[f"{year}-W{week:02d}"] = row["n"]
+    return weeks
+
+
+def alarm_alert_periods(*, alarm_ids, since: datetime, until: datetime, cap: int = 10) -> dict:
+    """alarm id → {k → (alerts, real alerts)} where k is how many whole evaluation periods of its alarm an
+    alert lasted (floor(duration / period), at most ``cap``; alerts still open count as ``cap``); real alerts
+    are the actioned or customer-impacting ones. An alarm with datapoints-to-alarm M would not have fired for
+    the alerts of k < M. Alarms without a period (composite) are absent. One query."""
+    end = Coalesce("closed_at", Value(until, output_field=DateTimeField()))
+    periods = Least(Floor(Seconds(end, F("opened_at")) / F("alarm__period")), Value(float(cap)))
+    rows = (
+        _window(alarm_ids, since, until)
+        .filter(alarm__period__gt=0)
+        .annotate(k=Coalesce(periods, Value(float(cap))))
+        .values("alarm_id", "k")
+        .annotate(n=Count("pk"), real=Count("pk", filter=Q(outcome__in=REAL_OUTCOMES)))
+    )
+    histogram: dict[int, dict[int, tuple[int, int]]] = {}
+    for row in rows:
+        k = int(row["k"]) if row["k"] is not None else cap
+        histogram.setdefault(row["alarm_id"], {})[k] = (row["n"], row["real"])
+    return histogram
+
+
+@dataclass(frozen=True)
+class Cofiring:
+    """How often an alarm's alerts open together with those of another alarm of its service."""
+
+    alerts: int  # its alerts in the window
+    with_any: int  # of those, how many had an alert of some other alarm of the service within the window
+    partner_id: int | None  # the other alarm that most often did
+    with_partner: int  # how many of its alerts had an alert of the partner within the window
+
+    @property
+    def share(self) -> float:
+        return self.with_any / self.alerts if self.alerts else 0.0
+
+    @property
+    def partner_share(self) -> float:
+        return self.with_partner / self.alerts if self.alerts else 0.0
+
+
+def alarm_cofiring(*, alarm_ids, since: datetime, until: datetime, window: timedelta) -> dict[int, Cofiring]:
+    """alarm id → ``Cofiring`` over its alerts opened in [since, until): for each alert, the live alarms of
+    the same service (not itself) with an alert opening within ``window`` before or after it. A self-join of
+    alerts through the service, bounded by the alarm set and an indexed (alarm, opened_at) range. Two queries;
+    alarms without alerts are absent."""
+    near = Alert.objects.filter(
+        alarm_id=OuterRef("partner_id"),
+        opened_at__gte=OuterRef("opened_at") - window,
+        opened_at__lte=OuterRef("opened_at") + window,
+    )
+    pairs = (
+        _window(alarm_ids, since, until)
+        .filter(alarm__service__isnull=False, alarm__service__alarms__deleted_at__isnull=True)
+        .annotate(partner_id=F("alarm__service__alarms__id"))
+        .exclude(partner_id=F("alarm_id"))
+        .filter(Exists(near))
+        .values("alarm_id", "partner_id")
+        .annotate(n=Count("pk", distinct=True))
+        .order_by("alarm_id", "-n", "partner_id")
+    )
+    best: dict[int, tuple[int, int]] = {}
+    for row in pairs:
+        best.setdefault(row["alarm_id"], (row["partner_id"], row["n"]))
+    any_near = Alert.objects.filter(
+        alarm__service_id=OuterRef("alarm__service_id"),
+        alarm__deleted_at__isnull=True,
+        opened_at__gte=OuterRef("opened_at") - window,
+        opened_at__lte=OuterRef("opened_at") + window,
+    ).exclude(alarm_id=OuterRef("alarm_id"))
+    totals = (
+        _window(alarm_ids, since, until)
+        .values("alarm_id")
+        .annotate(
+            n=Count("pk"),
+            with_any=Count("pk", filter=Q(Exists(any_near), alarm__service__isnull=False)),
+        )
+    )
+    result = {}
+    for row in totals:
+        partner_id, with_partner = best.get(row["alarm_id"], (None, 0))
+        result[row["alarm_id"]] = Cofiring(row["n"], row["with_any"], partner_id, with_partner)
+    return result
+
+
+@dataclass(frozen=True)
+class StateChangeBursts:
+    """The most state changes of one alarm inside a sliding span, over a window."""
+
+    changes: int  # state changes in the window
+    max_in_30_minutes: int
+    max_in_periods: int  # inside ``periods`` evaluation periods of the alarm (0 without a period)
+
+
+def alarm_state_change_counts(*, alarm_ids, since: datetime, until: datetime, periods: int = 20) -> dict:
+    """alarm id → ``StateChangeBursts`` of its state changes in [since, until). The sliding span is anchored at
+    each change: for every change, the changes of the same alarm at or after it and less than 30 minutes (or
+    ``periods`` times its period) later, the largest such count kept; a span between two changes holds no more
+    than the one starting at its first change, so this is the exact sliding maximum. A correlated count per
+    change over the (alarm, at) index. One query; alarms without changes are absent."""
+    changes = StateChange.objects.filter(alarm_id__in=list(alarm_ids), at__gte=since, at__lt=until).order_by()
+    after = StateChange.objects.filter(alarm_id=OuterRef("alarm_id"), at__gte=OuterRef("at"), at__lt=until).order_by()
+
+    def count(span):
+        later = after.annotate(gap=Seconds(F("at"), OuterRef("at"))).filter(gap__lt=span).values("alarm_id")
+        return Subquery(later.annotate(n=Count("pk")).values("n"), output_field=IntegerField())
+
+    rows = (
+        changes.annotate(in_30=count(Value(1800.0)), in_periods=count(OuterRef("alarm__period") * periods))
+        .values("alarm_id")
+        .annotate(changes=Count("pk"), max_in_30_minutes=Max("in_30"), max_in_periods=Max("in_periods"))
+    )
+    return {
+        row["alarm_id"]: StateChangeBursts(row["changes"], row["max_in_30_minutes"] or 0, row["max_in_periods"] or 0)
+        for row in rows
+    }

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("portal.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("alarms.review.urls")),
     path("", include("incidents.urls")),
     path("", include("alarms.urls")),
 ]

@@ -47,6 +47,15 @@ def page(live_server, monkeypatch):
         assert failed == [], f"requests failed: {failed}"
 
 
+def log_in(page, live_server, username: str, password: str, path: str) -> None:
+    """Sign in through the login page and land on ``path``."""
+    page.goto(f"{live_server.url}/accounts/login/?next={path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}{path}")
+
+
 def test_log_in_and_filter_alarms_by_owner_team(page, live_server, django_user_model, catalog, make_alarms):
     django_user_model.objects.create_user("vera", password="pw-vera-123")
     storefront = Team.objects.create(slug="storefront", name="Storefront")
@@ -77,11 +86,7 @@ def test_bulk_assign_a_filtered_set_of_alarms_to_a_team(page, live_server, djang
     make_alarms(catalog["account"], 3, prefix="search-prod")
     make_alarms(catalog["account"], 2, prefix="cart-prod")
 
-    page.goto(f"{live_server.url}/accounts/login/?next=/alarms/")
-    page.fill("#id_username", "eddie")
-    page.fill("#id_password", "pw-eddie-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/alarms/")
+    log_in(page, live_server, "eddie", "pw-eddie-123", "/alarms/")
     page.fill("input[name=search]", "search-prod")
     page.click("#alarm-filters button[type=submit]")
     page.wait_for_url("**search=search-prod**")
@@ -118,11 +123,7 @@ def test_accept_the_suggested_purpose_of_the_alarms_of_one_service(
             setattr(alarm, name, value)
         alarm.save()
 
-    page.goto(f"{live_server.url}/accounts/login/?next=/coverage/")
-    page.fill("#id_username", "eddie")
-    page.fill("#id_password", "pw-eddie-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/coverage/")
+    log_in(page, live_server, "eddie", "pw-eddie-123", "/coverage/")
     assert page.inner_text("#suggested-tile .figure") == "5"
     page.click("#suggested-tile")
     page.wait_for_url("**suggested=true**")

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alarms.tests.test_browser import page  # noqa: F401 (the browser fixture)
+from alarms.tests.test_browser import log_in, page  # noqa: F401 (the browser fixture)
 from incidents.ingest.cloudwatch_message import AlarmStateReport
 from incidents.services.episodes import state_change_record
 
@@ -20,11 +20,7 @@ def test_open_an_alert_from_the_list(page, live_server, django_user_model, catal
                                   at=when, new_state=state, reason=f"Threshold Crossed: {state}")  # fmt: skip
         state_change_record(alarm_id=alarm.pk, report=report, source=f"sns:{state}")
 
-    page.goto(f"{live_server.url}/accounts/login/?next=/alerts/")
-    page.fill("#id_username", "vera")
-    page.fill("#id_password", "pw-vera-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/alerts/")
+    log_in(page, live_server, "vera", "pw-vera-123", "/alerts/")
     assert page.locator("#alert-table tbody tr").count() == 1
 
     page.click("#alert-table tbody tr td a")

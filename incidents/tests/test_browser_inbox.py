@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alarms.tests.test_browser import page  # noqa: F401 (the browser fixture)
+from alarms.tests.test_browser import log_in, page  # noqa: F401 (the browser fixture)
 from incidents.models import Alert
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,11 +23,7 @@ def test_label_three_alerts_from_the_inbox_in_one_go(page, live_server, django_u
     )
     newest_three = sorted(alerts, key=lambda a: a.opened_at, reverse=True)[:3]
 
-    page.goto(f"{live_server.url}/accounts/login/?next=/alerts/inbox/")
-    page.fill("#id_username", "vera")
-    page.fill("#id_password", "pw-vera-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/alerts/inbox/")
+    log_in(page, live_server, "vera", "pw-vera-123", "/alerts/inbox/")
     assert page.inner_text("#inbox-count") == "5"
     assert page.locator("#inbox-table tbody tr").count() == 5
     assert "Checkout errors above 1%" in page.inner_text("#inbox-table")

@@ -174,13 +174,14 @@ def test_a_second_run_changes_nothing(alarms, catalog):
     assert list(Alert.objects.order_by("pk").values()) == before
 
 
-def test_a_run_is_a_few_statements_whatever_the_number_of_alerts(alarms, catalog, django_assert_num_queries):
+def test_a_run_is_a_few_statements_whatever_the_number_of_alerts(alarms, catalog, django_assert_max_num_queries):
     for i in range(30):
         alert(alarms[i % 4], timedelta(minutes=10 * i), timedelta(minutes=1 + i % 8))
     TeamAlertPolicy.objects.create(team=catalog["team"], transient_max_seconds=600, duplicate_window_seconds=300)
 
-    # The policies; one duplicate UPDATE and one transient UPDATE per distinct limit (team's and default).
-    with django_assert_num_queries(5):
+    # The policies; one duplicate UPDATE and one transient UPDATE per distinct limit (team's and default); the
+    # run's audit entry (a COPY on PostgreSQL, which the query log does not show).
+    with django_assert_max_num_queries(6):
         result = outcomes_infer(now=T0 + timedelta(days=1))
 
     assert result.transient == Alert.objects.filter(outcome="transient").count() > 0

@@ -4,11 +4,13 @@ from rest_framework.routers import DefaultRouter
 
 from alarms.api.urls import register as register_alarms
 from alarms.api.urls import urlpatterns as alarm_urls
+from alarms.review.api import register as register_reviews
 from incidents.api.urls import register as register_incidents
 from incidents.api.urls import urlpatterns as incident_urls
 
 router = DefaultRouter()
 register_alarms(router)
 register_incidents(router)
+register_reviews(router)
 
 urlpatterns = alarm_urls + incident_urls + router.urls

@@ -229,6 +229,22 @@ def test_the_same_alerts_get_the_same_labels_from_the_same_people_at_the_same_mo
     assert after["alerts"] == before["alerts"] and after["incidents"] == before["incidents"]
 
 
+@pytest.mark.django_db
+def test_the_first_reviews_list_the_never_acted_on_duplicate_and_transient_alarms(demo):
+    from alarms.review.models import Review
+    from alarms.review.services.workflow import iso_week, teams_with_alarms
+    from portal.demo.reviews import demo_open_reviews
+
+    early = Review.objects.create(team=Team.objects.first(), week=iso_week(END), opened_at=END, lookback_days=90)
+
+    done = demo_open_reviews(now=END)
+
+    assert done.teams == teams_with_alarms().count() >= 2
+    assert {"never_acted_on", "duplicate", "transient"} <= set(done.by_rule)
+    assert Review.objects.count() == done.teams and not Review.objects.filter(pk=early.pk).exists()
+    assert demo_open_reviews(now=END).items == done.items  # and once opened, kept
+
+
 # --- the hook in the demo -----------------------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ from portal.demo.alert_traffic import DemoAlertTraffic, topic_arns
 from portal.demo.estate import ACCOUNTS, REGIONS, build_demo_estate, demo_accounts
 from portal.demo.outcomes import demo_label_outcomes
 from portal.demo.people import create_demo_rules, create_demo_users, demo_first_hour
+from portal.demo.reviews import demo_open_reviews
 from portal.demo.slack_channel import DemoSlack, demo_chat_identities, page_tier_pairs
 from portal.demo.sns_signer import SnsSigner
 from portal.localaws import free_port, local_aws_environ, start_local_aws
@@ -162,7 +163,8 @@ class Command(BaseCommand):
         )
 
     def label_outcomes(self) -> None:
-        """Once the worker has the history: what the inference and the demo's people said about it."""
+        """Once the worker has the history: what the inference and the demo's people said about it, and this
+        week's reviews over it."""
         step = time.monotonic()
         done = demo_label_outcomes(now=timezone.now())
         self.say(
@@ -170,6 +172,13 @@ class Command(BaseCommand):
             f"{done.by_people:,} labelled by people ({done.acknowledged:,} acknowledged); {done.left_in_inbox:,} "
             f"recent alert{'' if done.left_in_inbox == 1 else 's'} left in the inbox; {done.incidents:,} incidents, "
             f"{done.grouped:,} of several alerts, {done.customer_impact:,} with customer impact "
+            f"({time.monotonic() - step:.1f}s)"
+        )
+        step = time.monotonic()
+        reviews = demo_open_reviews()
+        rules = ", ".join(f"{count} {rule.replace('_', ' ')}" for rule, count in reviews.by_rule.most_common())
+        self.say(
+            f"  this week's reviews: {reviews.teams} teams, {reviews.items} items ({rules}) "
             f"({time.monotonic() - step:.1f}s)"
         )
 
