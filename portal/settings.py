@@ -368,6 +368,7 @@ OKAMI_REVIEW_RULES = {
     "stuck": {"warn_days": 5, "act_days": 60},
     "muted": {"days": 60},
     "orphaned": {"insufficient_days": 14},
+    "no_purpose": {"min_alerts": 1},  # page tier, or fired this often: the rest is coverage's business
 }
 
 CELERY_BEAT_SCHEDULE = {

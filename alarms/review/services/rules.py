@@ -33,7 +33,9 @@ DEFAULT_RULES = {
     Rule.MUTED: {"days": 60},
     Rule.ORPHANED: {"insufficient_days": 14},
     Rule.UNOWNED: {},
-    Rule.NO_PURPOSE: {},
+    # Only alarms that notify people and cost attention: page tier, or fired this often in the lookback. The
+    # rest are coverage's business (its purpose figures), not a weekly list that would drown the rest.
+    Rule.NO_PURPOSE: {"min_alerts": 1},
 }
 
 # How near the customer an alarm sits, nearest first: what a duplicate pair keeps.
@@ -466,7 +468,11 @@ def _unowned(context: _Context, alarm: Alarm) -> Candidate | None:
 
 @_rule(Rule.NO_PURPOSE)
 def _no_purpose(context: _Context, alarm: Alarm) -> Candidate | None:
-    if alarm.purposeful:
+    if alarm.purposeful or not alarm.actions_enabled:
+        return None
+    stats = context.stats.get(alarm.pk)
+    fired = stats.alerts if stats is not None else 0
+    if alarm.tier != Tier.PAGE and fired < context.rules[Rule.NO_PURPOSE]["min_alerts"]:
         return None
     text = "Nobody wrote what it detects, the customer impact and the expected action: write its purpose."
     return Candidate(alarm.pk, Rule.NO_PURPOSE, context.evidence(alarm.pk), {"action": "write_purpose", "text": text})

@@ -107,7 +107,7 @@ def plant(catalog) -> dict[str, Alarm]:
     a["no-data-stream"] = make_alarm(account, "no-data-stream", team=team, state="INSUFFICIENT_DATA",
                                      state_transitioned_at=NOW - 20 * day)  # fmt: skip
     a["unowned-5xx"] = make_alarm(account, "unowned-5xx", service=checkout)
-    a["mystery"] = make_alarm(account, "mystery", team=team, purpose=False)
+    a["mystery"] = make_alarm(account, "mystery", team=team, purpose=False, tier="page")  # pages, says not why
 
     # Twenty real alerts in the last week.
     a["chatty"] = make_alarm(account, "chatty", team=team)
@@ -123,5 +123,6 @@ def plant(catalog) -> dict[str, Alarm]:
     # Never candidates: a deleted alarm, and another team's.
     make_alarm(account, "deleted", team=team, purpose=False, deleted_at=NOW - day, state="ALARM",
                state_transitioned_at=NOW - 90 * day)  # fmt: skip
-    make_alarm(account, "searchers", team=other, purpose=False, orphaned=True)
+    make_alarm(account, "searchers", team=other, purpose=False, orphaned=True, tier="page")
+    make_alarm(account, "quiet-no-purpose", team=other, purpose=False)  # notifies nobody often: not listed
     return a

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from alarms.models import Alarm
+from alarms.models import Alarm, Team
 from alarms.review.models import Review, ReviewItem, TeamReviewPolicy
 from alarms.review.services.rules import candidates, review_thresholds, transient_setting
 from alarms.review.tests.planted import EXPECTED, NOW, alerts, make_alarm, plant
@@ -175,9 +175,17 @@ def test_a_policy_ignores_unknown_rules_keys_and_values(catalog):
 
 
 def test_another_teams_review_covers_its_own_alarms_only(planted, catalog):
-    from alarms.models import Team
 
     assert found(Team.objects.get(slug="search")) == {"searchers": {"orphaned", "no_purpose"}}
+
+
+def test_only_alarms_that_notify_people_are_listed_for_their_missing_purpose(planted, settings):
+    search = Team.objects.get(slug="search")
+    assert "quiet-no-purpose" not in found(search)  # fires never, pages nobody: coverage shows it, not the review
+
+    settings.OKAMI_REVIEW_RULES = {**settings.OKAMI_REVIEW_RULES, "no_purpose": {"min_alerts": 0}}
+
+    assert found(search)["quiet-no-purpose"] == {"no_purpose"}
 
 
 def test_a_team_without_alarms_has_no_candidates(catalog):
@@ -186,7 +194,7 @@ def test_a_team_without_alarms_has_no_candidates(catalog):
 
 def test_candidates_take_a_constant_number_of_queries(planted, catalog, django_assert_max_num_queries):
     for i in range(10):  # more alarms of every kind change nothing
-        make_alarm(catalog["account"], f"extra-{i}", team=catalog["team"], purpose=False, orphaned=True)
+        make_alarm(catalog["account"], f"extra-{i}", team=catalog["team"], purpose=False, orphaned=True, tier="page")
     with django_assert_max_num_queries(14):
         result = candidates(team=catalog["team"], now=NOW)
     assert len(result) == sum(len(rules) for rules in EXPECTED.values()) + 20
