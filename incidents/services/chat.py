@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
@@ -40,6 +41,8 @@ ERROR_MAX = 1000
 THREAD_WAIT_SECONDS = 3
 # ... unless its claim is older than this (its worker died): then this alert gets a message of its own.
 SENDING_STALE_SECONDS = 120
+# A refresh holds its message this long at most (the Slack client's own timeout is 10 s).
+REFRESH_LOCK_SECONDS = 30
 DIGEST_HOURS = 24
 
 
@@ -179,12 +182,18 @@ def alert_message_refresh(*, alert_id: int, now: datetime | None = None) -> str:
         if post.claimed_at < now - timedelta(seconds=SENDING_STALE_SECONDS):
             return "not posted"
         raise ChatError("the message is being posted", retry_after=THREAD_WAIT_SECONDS)
-    alert = _alerts().get(pk=alert_id)
-    if post.thread_ts:
-        message = messages.thread_message(alert, base_url=settings.OKAMI_BASE_URL)
-    else:
-        message = messages.alert_message(alert, budget=_alert_budget(alert, now), base_url=settings.OKAMI_BASE_URL)
+    # One refresh of a message at a time: each renders what stands when it runs, so the last to run shows the
+    # latest state; two at once could land in the other order and leave an older one showing.
+    lock = f"okami:chat-refresh:{alert_id}"
+    if not cache.add(lock, 1, timeout=REFRESH_LOCK_SECONDS):
+        raise ChatError("the message is being updated", retry_after=THREAD_WAIT_SECONDS)
     try:
+        alert = _alerts().get(pk=alert_id)
+        if post.thread_ts:
+            message = messages.thread_message(alert, base_url=settings.OKAMI_BASE_URL)
+        else:
+            budget = _alert_budget(alert, now)
+            message = messages.alert_message(alert, budget=budget, base_url=settings.OKAMI_BASE_URL)
         notifier().update(channel=post.channel, ts=post.ts, message=message)
     except ChatError as error:
         if error.retry_after is not None:
@@ -193,6 +202,8 @@ def alert_message_refresh(*, alert_id: int, now: datetime | None = None) -> str:
         post.save(update_fields=["error"])
         logger.warning("message of alert %s not updated: %s", alert_id, error)
         return "failed"
+    finally:
+        cache.delete(lock)
     post.updated_at, post.error = now, ""
     post.save(update_fields=["updated_at", "error"])
     return "updated"

@@ -332,3 +332,21 @@ def test_a_lost_announcement_is_found_by_the_sweep_while_it_is_news(slack, estat
     assert chat_announce_sweep_task.apply().get() == 1
 
     assert len(posts(slack)) == 1 and announcements_missing() == []
+
+
+def test_a_refresh_waits_while_another_updates_the_same_message(slack, estate, fire):
+    """Two refreshes of one message never run at once: the second waits its turn, then shows the latest state."""
+    from django.core.cache import cache
+
+    from incidents.chat.notifier import ChatError
+    from incidents.services.chat import alert_message_refresh
+
+    alert = fire(estate["api"])
+    cache.add(f"okami:chat-refresh:{alert.pk}", 1)  # another worker is updating it
+
+    with pytest.raises(ChatError) as waiting:
+        alert_message_refresh(alert_id=alert.pk)
+    cache.delete(f"okami:chat-refresh:{alert.pk}")
+
+    assert waiting.value.retry_after and not slack.calls_to("chat.update")
+    assert alert_message_refresh(alert_id=alert.pk) == "updated"
