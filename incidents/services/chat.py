@@ -91,8 +91,13 @@ def _claim(alert: Alert, now: datetime) -> ChatPost | None:
         thread = None
         if alert.incident_id:
             list(Incident.objects.select_for_update().filter(pk=alert.incident_id).values_list("pk"))
+            # The thread of the same team's message only: another team's alarm in the incident tells its own team.
             thread = (
-                ChatPost.objects.filter(alert__incident_id=alert.incident_id, thread_ts="")
+                ChatPost.objects.filter(
+                    alert__incident_id=alert.incident_id,
+                    thread_ts="",
+                    alert__alarm__owner_team_id=alert.alarm.owner_team_id,
+                )
                 .exclude(alert_id=alert.pk)
                 .exclude(status=ChatPostStatus.FAILED)
                 .filter(

@@ -350,3 +350,18 @@ def test_a_refresh_waits_while_another_updates_the_same_message(slack, estate, f
 
     assert waiting.value.retry_after and not slack.calls_to("chat.update")
     assert alert_message_refresh(alert_id=alert.pk) == "updated"
+
+
+def test_another_teams_alarm_in_the_incident_tells_its_own_team(slack, estate, fire, make_alarms):
+    platform = Team.objects.create(slug="platform", name="Platform", chat_channel="#platform-alerts")
+    (gateway,) = make_alarms(estate["account"], 1, prefix="edge", tier="page", service=estate["service"],
+                             owner_team=platform)  # fmt: skip
+
+    first = fire(estate["api"], minutes=2)
+    theirs = fire(gateway, minutes=1)
+
+    assert theirs.incident_id == first.incident_id
+    assert [(c.args["channel"], "thread_ts" in c.args) for c in posts(slack)] == [
+        (CHANNEL, False),
+        ("#platform-alerts", False),
+    ]
