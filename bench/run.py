@@ -28,11 +28,22 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench import alert_lists, discovery, inference, ingest, lists, refresh, review_page, rules, sync  # noqa: E402
+from bench import (  # noqa: E402
+    alert_lists,
+    discovery,
+    inference,
+    ingest,
+    lists,
+    refresh,
+    review_candidates,
+    review_page,
+    rules,
+    sync,
+)
 
 BENCHES = [
     "sync", "refresh", "refresh-scale", "discovery", "ingest", "lists", "alert-lists", "review-page", "rules",
-    "inference",
+    "inference", "review-candidates",
 ]  # fmt: skip
 
 
@@ -56,6 +67,10 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=100000, help="alerts behind the alert lists (alert-lists)")
     parser.add_argument("--review-items", type=int, default=500, help="items of the review page (review-page)")
     parser.add_argument("--inference-alerts", type=int, default=100000, help="alerts labelled (inference)")
+    parser.add_argument("--review-alarms", type=int, default=5000, help="alarms reviewed (review-candidates)")
+    parser.add_argument(
+        "--review-changes", type=int, default=1000000, help="state changes of their year (review-candidates)"
+    )
     args = parser.parse_args()
     benches = BENCHES
     which = args.which or benches
@@ -84,6 +99,8 @@ def main() -> None:
         review_page.bench_review_page(args.catalog, args.review_items, args.requests)
     if "inference" in which:
         inference.bench_inference(args.inference_alerts)
+    if "review-candidates" in which:
+        review_candidates.bench_review_candidates(args.review_alarms, args.review_changes)
 
 
 if __name__ == "__main__":
