@@ -452,10 +452,16 @@ COFIRING_SQL = """
         WHERE a.alarm_id = ANY(%(alarms)s) AND a.opened_at >= %(since)s AND a.opened_at < %(until)s
             AND m.service_id IS NOT NULL
     ), near AS (
+        -- LATERAL: for each alert, a range scan of the opened_at index (the alerts around it, a handful),
+        -- rather than every alert of every alarm of its service.
         SELECT own.id, own.alarm_id, other.alarm_id AS partner_id
         FROM own
-        JOIN incidents_alert other ON other.opened_at >= own.opened_at - %(window)s
-            AND other.opened_at <= own.opened_at + %(window)s AND other.alarm_id <> own.alarm_id
+        CROSS JOIN LATERAL (
+            SELECT around.alarm_id FROM incidents_alert around
+            WHERE around.opened_at >= own.opened_at - %(window)s AND around.opened_at <= own.opened_at + %(window)s
+                AND around.alarm_id <> own.alarm_id
+            OFFSET 0  -- kept a subquery: flattened, the planner hashes every alert of the service instead
+        ) other
         JOIN alarms_alarm partner ON partner.id = other.alarm_id AND partner.service_id = own.service_id
             AND partner.deleted_at IS NULL
     )
