@@ -29,6 +29,7 @@ from alarms.models import Service, Team
 from alarms.services.accounts import aws_account_register
 from alarms.services.refresh import catalog_refresh
 from alarms.services.sync import sync_targets
+from portal.demo.aging import demo_age_estate
 from portal.demo.alert_traffic import DemoAlertTraffic, topic_arns
 from portal.demo.estate import ACCOUNTS, REGIONS, build_demo_estate, demo_accounts
 from portal.demo.outcomes import demo_label_outcomes
@@ -175,10 +176,12 @@ class Command(BaseCommand):
             f"({time.monotonic() - step:.1f}s)"
         )
         step = time.monotonic()
+        ages = demo_age_estate(now=timezone.now())
         reviews = demo_open_reviews()
         rules = ", ".join(f"{count} {rule.replace('_', ' ')}" for rule, count in reviews.by_rule.most_common())
         self.say(
-            f"  this week's reviews: {reviews.teams} teams, {reviews.items} items ({rules}) "
+            f"  this week's reviews: {reviews.teams} teams, {reviews.items} items ({rules}) over an estate aged by "
+            f"its story ({ages.in_alarm} in ALARM for days, {ages.no_data} without data, {ages.muted} muted) "
             f"({time.monotonic() - step:.1f}s)"
         )
 
