@@ -18,7 +18,13 @@ from alarms.services.accounts import aws_account_register
 from alarms.services.refresh import catalog_refresh
 from alarms.services.sync import sync_targets
 from portal.demo.estate import ACCOUNTS, REGIONS, SERVICES, TEAMS, build_demo_estate, demo_accounts
-from portal.demo.people import COVERED_SERVICES, create_demo_rules, create_demo_users, demo_first_hour
+from portal.demo.people import (
+    COVERED_SERVICES,
+    PAGES_ON_EVERYTHING,
+    create_demo_rules,
+    create_demo_users,
+    demo_first_hour,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +100,9 @@ def test_small_demo_estate_is_discovered_owned_and_covered(local_aws):
     assert Alarm.objects.filter(SUGGESTION_PENDING).count() == done.pending > 0
     internal = covered.filter(name__contains="-internal-api-", metric_name="5XXError")
     assert internal.exists() and not internal.filter(tier=Tier.PAGE).exists()
+    # The team that pages on everything: every notifying alarm of its service pages (the report's over-budget weeks).
+    paging = Alarm.objects.filter(service__slug=PAGES_ON_EVERYTHING, actions_enabled=True)
+    assert done.paging_everything == paging.count() > 0 and not paging.exclude(tier=Tier.PAGE).exists()
     public = covered.filter(name__contains="-api-5XXError").exclude(name__contains="-internal-api-")
     assert set(public.values_list("signal_kind", "tier").distinct()) == {(SignalKind.SYMPTOM, Tier.PAGE)}
 

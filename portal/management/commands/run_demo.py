@@ -33,7 +33,7 @@ from portal.demo.aging import demo_age_estate
 from portal.demo.alert_traffic import DemoAlertTraffic, topic_arns
 from portal.demo.estate import ACCOUNTS, REGIONS, build_demo_estate, demo_accounts
 from portal.demo.outcomes import demo_label_outcomes
-from portal.demo.people import create_demo_rules, create_demo_users, demo_first_hour
+from portal.demo.people import PAGES_ON_EVERYTHING, create_demo_rules, create_demo_users, demo_first_hour
 from portal.demo.reviews import demo_open_reviews
 from portal.demo.slack_channel import DemoSlack, demo_chat_identities, page_tier_pairs
 from portal.demo.sns_signer import SnsSigner
@@ -160,7 +160,8 @@ class Command(BaseCommand):
         self.say(
             f"  the careful teams: {done.symptoms} customer-facing API error alarms set to symptom / page, "
             f"{done.internal} internal API alarms to cause / ticket, {done.accepted} suggested purposes accepted; "
-            f"{done.pending} suggestions left for the other teams"
+            f"{done.pending} suggestions left for the other teams; the team that pages on everything: "
+            f"{done.paging_everything} alarms of {PAGES_ON_EVERYTHING} set to page"
         )
 
     def label_outcomes(self) -> None:
