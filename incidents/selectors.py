@@ -1,7 +1,8 @@
 """Reads of alerts and state changes that span relations; they own select_related and ordering."""
 
+import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.db.models import (
@@ -428,16 +429,40 @@ class Cofiring:
 
 def alarm_cofiring(*, alarm_ids, since: datetime, until: datetime, window: timedelta) -> dict[int, Cofiring]:
     """alarm id → ``Cofiring`` over its alerts opened in [since, until): for each alert, the live alarms of
-    the same service (not itself) with an alert opening within ``window`` before or after it. Alarms without
-    alerts are absent. On PostgreSQL one statement that looks, for each alert, at the alerts opened around it
-    (the ``opened_at`` index: a few rows each) and keeps those of its service; elsewhere the portable form."""
-    alarm_ids = list(alarm_ids)
-    if connection.vendor == "postgresql":
-        counts = _window(alarm_ids, since, until).values("alarm_id").annotate(n=Count("pk"))
-        totals = dict(counts.values_list("alarm_id", "n"))
-        best, with_any = _cofiring_postgresql(alarm_ids, since, until, window)
-    else:
-        best, with_any, totals = _cofiring_portable(alarm_ids, since, until, window)
+    the same service (not itself) with an alert opening within ``window`` before or after it (inclusive).
+    Alarms without alerts are absent. One statement on both databases (``COFIRING_SQL``)."""
+    times = _RawTimes()
+    width = window + timedelta(seconds=1)  # wider than the window: a pair is never more than a bucket apart
+    params = {
+        "alarms": times.ids(alarm_ids),
+        "since": times.value(since),
+        "until": times.value(until),
+        "from": times.value(since - window),
+        "to": times.value(until + window),
+        "window": times.span(window),
+        "width": times.bucket_width(width),
+    }
+    sql = COFIRING_SQL.format(
+        alert=Alert._meta.db_table,
+        alarm=Alarm._meta.db_table,
+        materialized=times.materialized,
+        own_ids=times.id_in("a.alarm_id", "alarms"),
+        own_opened=times.time("a.opened_at"),
+        own_at=times.time("own.opened_at"),
+        own_bucket=times.bucket("own.opened_at"),
+        other_opened=times.time("y.opened_at"),
+        other_bucket=times.bucket("y.opened_at"),
+    )
+    totals, with_any, best = {}, {}, {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for kind, alarm_id, partner_id, n in cursor.fetchall():
+            if kind == 0:
+                totals[alarm_id] = n
+            elif kind == 1:
+                with_any[alarm_id] = n
+            elif alarm_id not in best or (-n, partner_id) < (-best[alarm_id][1], best[alarm_id][0]):
+                best[alarm_id] = (partner_id, n)  # the partner of most alerts, the lower id on a tie
     result = {}
     for alarm_id, n in totals.items():
         partner_id, with_partner = best.get(alarm_id, (None, 0))
@@ -445,81 +470,82 @@ def alarm_cofiring(*, alarm_ids, since: datetime, until: datetime, window: timed
     return result
 
 
+class _RawTimes:
+    """How the review's raw statements read times on this database. PostgreSQL compares its timestamps as they
+    are. SQLite keeps text: there they become integer milliseconds since the epoch (its ``julianday`` keeps
+    milliseconds), which compare exactly at a boundary where floating-point days would not; the bounds are
+    passed in the same unit. Alarm ids go as an array, or a JSON list read by ``json_each``."""
+
+    EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def __init__(self):
+        self.sqlite = connection.vendor == "sqlite"
+        self.materialized = "" if self.sqlite else "MATERIALIZED"  # SQLite before 3.35 lacks the word
+
+    def time(self, column: str) -> str:
+        if self.sqlite:
+            return f"CAST(ROUND((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER)"
+        return column
+
+    def value(self, at: datetime):
+        return round((at - self.EPOCH) / timedelta(milliseconds=1)) if self.sqlite else at
+
+    def span(self, span: timedelta):
+        return round(span / timedelta(milliseconds=1)) if self.sqlite else span
+
+    def seconds(self, expression: str) -> str:
+        """A span of ``expression`` seconds (an SQL number), to add to a time."""
+        return f"({expression}) * 1000" if self.sqlite else f"({expression}) * INTERVAL '1 second'"
+
+    def bucket_width(self, width: timedelta):
+        return self.span(width) if self.sqlite else width.total_seconds()
+
+    def bucket(self, column: str) -> str:
+        """Which slice of ``%(width)s`` a time falls in, counted from the epoch (times after it: integer
+        division is the floor)."""
+        if self.sqlite:
+            return f"({self.time(column)} / %(width)s)"
+        return f"floor(EXTRACT(EPOCH FROM {column}) / %(width)s)::bigint"
+
+    def ids(self, ids) -> list | str:
+        return json.dumps([int(pk) for pk in ids]) if self.sqlite else [int(pk) for pk in ids]
+
+    def id_in(self, column: str, param: str) -> str:
+        if self.sqlite:
+            return f"{column} IN (SELECT value FROM json_each(%({param})s))"  # noqa: S608 (names, not values)
+        return f"{column} = ANY(%({param})s)"
+
+
+# Alerts meet their partners by a hash join on (service, time bucket): the buckets are a little wider than the
+# window, so an alert and an alert within the window of it are in the same or adjacent buckets; each alert
+# probes its own bucket and both neighbours, and the exact window is checked on the few rows that meet. Work
+# grows with the alerts, not with alerts times partner alarms (one index probe per alert and partner) nor with
+# every alert of the estate opened around each one (a range scan of the opened_at index).
 COFIRING_SQL = """
-    WITH own AS (
-        SELECT a.id, a.alarm_id, a.opened_at, m.service_id
-        FROM incidents_alert a JOIN alarms_alarm m ON m.id = a.alarm_id
-        WHERE a.alarm_id = ANY(%(alarms)s) AND a.opened_at >= %(since)s AND a.opened_at < %(until)s
-            AND m.service_id IS NOT NULL
-    ), near AS (
-        -- LATERAL: for each alert, a range scan of the opened_at index (the alerts around it, a handful),
-        -- rather than every alert of every alarm of its service.
-        SELECT own.id, own.alarm_id, other.alarm_id AS partner_id
-        FROM own
-        CROSS JOIN LATERAL (
-            SELECT around.alarm_id FROM incidents_alert around
-            WHERE around.opened_at >= own.opened_at - %(window)s AND around.opened_at <= own.opened_at + %(window)s
-                AND around.alarm_id <> own.alarm_id
-            OFFSET 0  -- kept a subquery: flattened, the planner hashes every alert of the service instead
-        ) other
-        JOIN alarms_alarm partner ON partner.id = other.alarm_id AND partner.service_id = own.service_id
-            AND partner.deleted_at IS NULL
-    )
-    SELECT alarm_id, partner_id, COUNT(DISTINCT id) FROM near
-    GROUP BY GROUPING SETS ((alarm_id, partner_id), (alarm_id))
-    ORDER BY alarm_id, partner_id IS NOT NULL, COUNT(DISTINCT id) DESC, partner_id
+WITH own AS {materialized} (
+    SELECT a.id, a.alarm_id, a.opened_at, m.service_id
+    FROM {alert} a JOIN {alarm} m ON m.id = a.alarm_id
+    WHERE {own_ids} AND {own_opened} >= %(since)s AND {own_opened} < %(until)s
+), probe AS {materialized} (
+    SELECT own.id, own.alarm_id, own.service_id, {own_at} AS at, {own_bucket} + step.k AS bucket
+    FROM own CROSS JOIN (SELECT -1 AS k UNION ALL SELECT 0 UNION ALL SELECT 1) step
+    WHERE own.service_id IS NOT NULL
+), other AS {materialized} (
+    -- the alerts of the live alarms of those services around the window: the partners' side
+    SELECT y.alarm_id, m.service_id, {other_opened} AS at, {other_bucket} AS bucket
+    FROM {alert} y JOIN {alarm} m ON m.id = y.alarm_id
+    WHERE m.deleted_at IS NULL AND m.service_id IN (SELECT service_id FROM own)
+        AND {other_opened} >= %(from)s AND {other_opened} <= %(to)s
+), near AS {materialized} (
+    SELECT probe.id, probe.alarm_id, other.alarm_id AS partner_id
+    FROM probe JOIN other ON other.service_id = probe.service_id AND other.bucket = probe.bucket
+    WHERE other.alarm_id <> probe.alarm_id
+        AND other.at >= probe.at - %(window)s AND other.at <= probe.at + %(window)s
+)
+SELECT 2, alarm_id, partner_id, COUNT(DISTINCT id) FROM near GROUP BY alarm_id, partner_id
+UNION ALL SELECT 1, alarm_id, NULL, COUNT(DISTINCT id) FROM near GROUP BY alarm_id
+UNION ALL SELECT 0, alarm_id, NULL, COUNT(*) FROM own GROUP BY alarm_id
 """
-
-
-def _cofiring_postgresql(alarm_ids, since, until, window) -> tuple[dict, dict]:
-    """(alarm → (partner, alerts with it)), (alarm → alerts with any partner)."""
-    best, with_any = {}, {}
-    with connection.cursor() as cursor:
-        cursor.execute(COFIRING_SQL, {"alarms": alarm_ids, "since": since, "until": until, "window": window})
-        for alarm_id, partner_id, n in cursor.fetchall():
-            if partner_id is None:
-                with_any[alarm_id] = n
-            else:
-                best.setdefault(alarm_id, (partner_id, n))
-    return best, with_any
-
-
-def _cofiring_portable(alarm_ids, since, until, window) -> tuple[dict, dict, dict]:
-    """(alarm → (partner, alerts with it)), (alarm → alerts with any partner), (alarm → alerts): an ``Exists``
-    probe per alert and partner alarm, fine at the sizes SQLite serves."""
-    near = Alert.objects.filter(
-        alarm_id=OuterRef("partner_id"),
-        opened_at__gte=OuterRef("opened_at") - window,
-        opened_at__lte=OuterRef("opened_at") + window,
-    )
-    pairs = (
-        _window(alarm_ids, since, until)
-        .filter(alarm__service__isnull=False, alarm__service__alarms__deleted_at__isnull=True)
-        .annotate(partner_id=F("alarm__service__alarms__id"))
-        .exclude(partner_id=F("alarm_id"))
-        .filter(Exists(near))
-        .values("alarm_id", "partner_id")
-        .annotate(n=Count("pk", distinct=True))
-        .order_by("alarm_id", "-n", "partner_id")
-    )
-    best: dict[int, tuple[int, int]] = {}
-    for row in pairs:
-        best.setdefault(row["alarm_id"], (row["partner_id"], row["n"]))
-    any_near = Alert.objects.filter(
-        alarm__service_id=OuterRef("alarm__service_id"),
-        alarm__deleted_at__isnull=True,
-        opened_at__gte=OuterRef("opened_at") - window,
-        opened_at__lte=OuterRef("opened_at") + window,
-    ).exclude(alarm_id=OuterRef("alarm_id"))
-    totals = (
-        _window(alarm_ids, since, until)
-        .values("alarm_id")
-        .annotate(n=Count("pk"), with_any=Count("pk", filter=Q(Exists(any_near), alarm__service__isnull=False)))
-    )
-    with_any, counts = {}, {}
-    for row in totals:
-        with_any[row["alarm_id"]], counts[row["alarm_id"]] = row["with_any"], row["n"]
-    return best, with_any, counts
 
 
 @dataclass(frozen=True)
@@ -535,21 +561,63 @@ def alarm_state_change_counts(*, alarm_ids, since: datetime, until: datetime, pe
     """alarm id → ``StateChangeBursts`` of its state changes in [since, until). The sliding span is anchored at
     each change: for every change, the changes of the same alarm at or after it and less than 30 minutes (or
     ``periods`` times its period) later, the largest such count kept; a span between two changes holds no more
-    than the one starting at its first change, so this is the exact sliding maximum. A correlated count per
-    change over the (alarm, at) index. One query; alarms without changes are absent."""
-    changes = StateChange.objects.filter(alarm_id__in=list(alarm_ids), at__gte=since, at__lt=until).order_by()
-    after = StateChange.objects.filter(alarm_id=OuterRef("alarm_id"), at__gte=OuterRef("at"), at__lt=until).order_by()
-
-    def count(span):
-        later = after.annotate(gap=Seconds(F("at"), OuterRef("at"))).filter(gap__lt=span).values("alarm_id")
-        return Subquery(later.annotate(n=Count("pk")).values("n"), output_field=IntegerField())
-
-    rows = (
-        changes.annotate(in_30=count(Value(1800.0)), in_periods=count(OuterRef("alarm__period") * periods))
-        .values("alarm_id")
-        .annotate(changes=Count("pk"), max_in_30_minutes=Max("in_30"), max_in_periods=Max("in_periods"))
+    than the one starting at its first change, so this is the exact sliding maximum. One statement of window
+    functions (``STATE_CHANGE_BURSTS_SQL``); alarms without changes are absent."""
+    times = _RawTimes()
+    sql = STATE_CHANGE_BURSTS_SQL.format(
+        change=StateChange._meta.db_table,
+        alarm=Alarm._meta.db_table,
+        materialized=times.materialized,
+        ids=times.id_in("c.alarm_id", "alarms"),
+        at=times.time("c.at"),
+        span=times.seconds("m.period * %(periods)s"),
     )
-    return {
-        row["alarm_id"]: StateChangeBursts(row["changes"], row["max_in_30_minutes"] or 0, row["max_in_periods"] or 0)
-        for row in rows
+    params = {
+        "alarms": times.ids(alarm_ids),
+        "since": times.value(since),
+        "until": times.value(until),
+        "periods": int(periods),
+        "minutes": times.span(timedelta(minutes=30)),
     }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {
+            alarm_id: StateChangeBursts(changes, in_30 or 0, in_periods or 0)
+            for alarm_id, changes, in_30, in_periods in cursor.fetchall()
+        }
+
+
+# Each alarm's changes in time order, numbered, and with them the two ends of the spans anchored at each change.
+# Sorted together, an end placed before any change at the same instant, the running count of changes at an end
+# is how many changes came before it; minus those before the anchoring change (its number less one), the
+# changes inside its span. One sort per alarm's changes, whatever their number or the spans.
+STATE_CHANGE_BURSTS_SQL = """
+WITH change AS {materialized} (
+    SELECT c.alarm_id, {at} AS at, CASE WHEN m.period > 0 THEN {span} END AS span,
+        ROW_NUMBER() OVER (PARTITION BY c.alarm_id ORDER BY c.at, c.id) AS n
+    FROM {change} c JOIN {alarm} m ON m.id = c.alarm_id
+    WHERE {ids} AND {at} >= %(since)s AND {at} < %(until)s
+), edge AS (
+    SELECT alarm_id, at, 0 AS kind, n FROM change
+    UNION ALL SELECT alarm_id, at + %(minutes)s, 1, n FROM change
+    UNION ALL SELECT alarm_id, at + span, 2, n FROM change WHERE span IS NOT NULL
+), counted AS (
+    SELECT alarm_id, kind, SUM(CASE WHEN kind = 0 THEN 1 ELSE 0 END) OVER (
+        PARTITION BY alarm_id ORDER BY at, kind = 0 ROWS UNBOUNDED PRECEDING
+    ) - n + 1 AS within
+    FROM edge
+)
+SELECT alarm_id, SUM(CASE WHEN kind = 0 THEN 1 ELSE 0 END),
+    MAX(CASE WHEN kind = 1 THEN within END), MAX(CASE WHEN kind = 2 THEN within END)
+FROM counted GROUP BY alarm_id
+"""
+
+
+def alarm_alerts_between(*, alarm_id: int, since: datetime, until: datetime) -> list[dict]:
+    """The alarm's alerts opened in [since, until), oldest first, as ``opened_at``, ``closed_at`` and
+    ``outcome`` values (what a replay of the alarm's metric compares with)."""
+    return list(
+        Alert.objects.filter(alarm_id=alarm_id, opened_at__gte=since, opened_at__lt=until)
+        .order_by("opened_at", "pk")
+        .values("opened_at", "closed_at", "outcome")
+    )

@@ -280,7 +280,7 @@ def test_cofiring_by_hand(planted, django_assert_num_queries):
     api, fn, unowned = planted["api-5xx"], planted["lambda-errors"], planted["unowned-5xx"]
     # unowned-5xx (same service) fires with two of the API alarm's alerts, four minutes after them
     alerts(unowned, *[(timedelta(days=d, hours=3) - timedelta(minutes=4), timedelta(minutes=5), "") for d in (11, 20)])
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         cofiring = selectors.alarm_cofiring(
             alarm_ids=[api.pk, fn.pk, unowned.pk], since=NOW - timedelta(days=90), until=NOW,
             window=timedelta(minutes=5),
