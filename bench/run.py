@@ -35,15 +35,17 @@ from bench import (  # noqa: E402
     ingest,
     lists,
     refresh,
+    report_page,
     review_candidates,
     review_page,
     rules,
     sync,
+    tuning_nab,
 )
 
 BENCHES = [
     "sync", "refresh", "refresh-scale", "discovery", "ingest", "lists", "alert-lists", "review-page", "rules",
-    "inference", "review-candidates",
+    "inference", "review-candidates", "report-page", "tuning-nab",
 ]  # fmt: skip
 
 
@@ -71,6 +73,7 @@ def main() -> None:
     parser.add_argument(
         "--review-changes", type=int, default=1000000, help="state changes of their year (review-candidates)"
     )
+    parser.add_argument("--report-alerts", type=int, default=100000, help="alerts of the year (report-page)")
     args = parser.parse_args()
     benches = BENCHES
     which = args.which or benches
@@ -101,6 +104,10 @@ def main() -> None:
         inference.bench_inference(args.inference_alerts)
     if "review-candidates" in which:
         review_candidates.bench_review_candidates(args.review_alarms, args.review_changes)
+    if "report-page" in which:
+        report_page.bench_report_page(2000, args.report_alerts, args.requests)
+    if "tuning-nab" in which:
+        tuning_nab.bench_tuning_nab()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import re
 from collections import Counter
 from datetime import date, datetime, time
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -12,7 +13,8 @@ from django.utils import timezone
 
 from alarms.models import Alarm, Team
 from alarms.review.models import Review, ReviewItem
-from alarms.review.services.rules import candidates
+from alarms.review.services.rules import UNCLAIMED, candidates
+from alarms.review.tasks import review_items_replay_task
 
 ISO_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -65,6 +67,8 @@ def review_open(*, team: Team, week: str, now: datetime | None = None) -> tuple[
                 for candidate in candidates(team=team, now=now)
             ]
             ReviewItem.objects.bulk_create(items, ignore_conflicts=True)
+            # Replaying the metrics of its transient and noisy items talks to AWS: after commit, in a worker.
+            transaction.on_commit(partial(review_items_replay_task.delay, review.pk))
     return review, created
 
 
@@ -74,10 +78,13 @@ def review_item_counts(*, review: Review) -> dict[str, int]:
 
 
 def teams_with_alarms():
-    """Teams that own live alarms, or whose services hold live alarms without owner."""
+    """Teams that own live alarms, or whose services hold live alarms without owner, or whose review takes the
+    unclaimed alarms while there are some."""
     owned = Alarm.objects.filter(owner_team=OuterRef("pk"), deleted_at__isnull=True)
     unowned = Alarm.objects.filter(service__team=OuterRef("pk"), owner_team__isnull=True, deleted_at__isnull=True)
-    return Team.objects.filter(Q(Exists(owned)) | Q(Exists(unowned))).order_by("slug")
+    unclaimed = Alarm.objects.filter(UNCLAIMED, deleted_at__isnull=True)
+    takes_unclaimed = Q(review_policy__reviews_unclaimed=True) & Q(Exists(unclaimed))
+    return Team.objects.filter(Q(Exists(owned)) | Q(Exists(unowned)) | takes_unclaimed).order_by("slug")
 
 
 def review_due_at(*, week: str) -> datetime:
