@@ -9,7 +9,7 @@ from alarms.review.models import Review, ReviewItem, TeamReviewPolicy
 
 @admin.register(TeamReviewPolicy)
 class TeamReviewPolicyAdmin(admin.ModelAdmin):
-    list_display = ("team", "rules")
+    list_display = ("team", "rules", "reviews_unclaimed")
     list_select_related = ("team",)
     autocomplete_fields = ("team",)
     search_fields = ("team__name", "team__slug")

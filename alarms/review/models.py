@@ -70,9 +70,19 @@ class TeamReviewPolicy(models.Model):
 
     team = models.OneToOneField(Team, primary_key=True, on_delete=models.CASCADE, related_name="review_policy")
     rules = models.JSONField(default=dict, blank=True)
+    reviews_unclaimed = models.BooleanField(
+        default=False,
+        help_text="Its review also lists the alarms nobody claims: no owner, and no service or a service of no "
+        "team (one team at most; usually platform or SRE).",
+    )
 
     class Meta:
         verbose_name_plural = "team review policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reviews_unclaimed"], condition=models.Q(reviews_unclaimed=True), name="review_unclaimed_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"review policy of {self.team_id}"

@@ -1,6 +1,8 @@
 """The demo's first reviews: once the alert history is in, this week's review of every team, so that its
 never-acted-on, duplicate and transient alarms show with their evidence from the start.
 
+The platform team's review also takes the alarms nobody claims (strays made by hand in the console).
+
 Beat may have opened them already, before the history arrived (it opens a missed Monday's reviews at once):
 such a review, untouched (nothing decided, not signed off), is opened again over the loaded history.
 """
@@ -13,8 +15,11 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from alarms.review.models import Review
+from alarms.models import Team
+from alarms.review.models import Review, TeamReviewPolicy
 from alarms.review.services.workflow import iso_week, review_open, teams_with_alarms
+
+UNCLAIMED_REVIEWED_BY = "platform"
 
 
 @dataclass
@@ -27,6 +32,9 @@ class DemoReviews:
 def demo_open_reviews(*, now=None) -> DemoReviews:
     now = now or timezone.now()
     week = iso_week(now)
+    platform = Team.objects.filter(slug=UNCLAIMED_REVIEWED_BY).first()
+    if platform is not None:
+        TeamReviewPolicy.objects.update_or_create(team=platform, defaults={"reviews_unclaimed": True})
     untouched = (
         Review.objects.filter(week=week, signed_off_at__isnull=True)
         .annotate(decided=Count("items", filter=~Q(items__decision="")))

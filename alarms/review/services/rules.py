@@ -75,26 +75,37 @@ def review_thresholds(*, team: Team | None = None, policy: dict | None = None) -
     return thresholds
 
 
-def team_alarms(*, team: Team):
-    """The live alarms a team's review covers: owned by the team, or without owner on one of its services."""
+# Alarms nobody claims: no owner, and no service or a service of no team. One team's review takes them, the one
+# whose policy says ``reviews_unclaimed`` (platform or SRE, usually); with none, they are only on /coverage/.
+UNCLAIMED = Q(owner_team__isnull=True) & (Q(service__isnull=True) | Q(service__team__isnull=True))
+
+
+def team_alarms(*, team: Team, unclaimed: bool | None = None):
+    """The live alarms a team's review covers: owned by the team, or without owner on one of its services; and
+    the unclaimed ones when the team's policy takes them (``unclaimed``, when given, saves reading it)."""
     mine = Q(owner_team=team) | Q(owner_team__isnull=True, service__team=team)
+    if unclaimed is None:
+        unclaimed = TeamReviewPolicy.objects.filter(team=team, reviews_unclaimed=True).exists()
+    if unclaimed:
+        mine |= UNCLAIMED
     return Alarm.objects.filter(mine, deleted_at__isnull=True)
 
 
 def candidates(*, team: Team, now: datetime) -> list[Candidate]:
     """Every candidate of the team's review at ``now``, ordered by rule then alarm name. A constant number of
     queries whatever the number of alarms."""
-    rules = review_thresholds(team=team)
+    policy = TeamReviewPolicy.objects.filter(team=team).values("rules", "reviews_unclaimed").first() or {}
+    rules = review_thresholds(policy=policy.get("rules") or {})
     lookback = timedelta(days=settings.OKAMI_REVIEW_LOOKBACK_DAYS)
     since = now - lookback
     alarms = {
         alarm.pk: alarm
-        for alarm in team_alarms(team=team)
+        for alarm in team_alarms(team=team, unclaimed=policy.get("reviews_unclaimed", False))
         .annotate(purposeful=ExpressionWrapper(HAS_PURPOSE, BooleanField()))
         .only(
             "id", "name", "namespace", "metric_name", "signal_kind", "tier", "owner_team", "service", "state",
             "state_transitioned_at", "actions_enabled", "actions_disabled_since", "configuration_updated_at",
-            "period", "evaluation_periods", "datapoints_to_alarm", "orphaned", "alarm_type",
+            "period", "evaluation_periods", "datapoints_to_alarm", "orphaned", "alarm_type", "alarm_actions",
         )
     }  # fmt: skip
     if not alarms:
@@ -460,7 +471,8 @@ def _orphaned(context: _Context, alarm: Alarm) -> Candidate | None:
 
 @_rule(Rule.UNOWNED)
 def _unowned(context: _Context, alarm: Alarm) -> Candidate | None:
-    if alarm.owner_team_id is not None:
+    """No owner, and it notifies: someone is told and nobody answers for it. A silent one is coverage's."""
+    if alarm.owner_team_id is not None or not (alarm.actions_enabled and alarm.alarm_actions):
         return None
     text = "No team owns it: assign an owner, or nobody answers for its notifications."
     return Candidate(alarm.pk, Rule.UNOWNED, context.evidence(alarm.pk), {"action": "assign_owner", "text": text})
