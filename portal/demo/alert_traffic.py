@@ -93,6 +93,7 @@ class DemoAlarm:
     comparison_operator: str = "GreaterThanOrEqualToThreshold"
     state: str = "OK"
     notifies: bool = True  # has alarm actions, enabled
+    team: str = ""  # the owner team's slug
 
     @property
     def region(self) -> str:
@@ -173,8 +174,9 @@ def catalog_alarms() -> list[DemoAlarm]:
             comparison_operator=alarm.comparison_operator or "GreaterThanOrEqualToThreshold",
             state=alarm.state,
             notifies=bool(alarm.actions_enabled and alarm.alarm_actions),
+            team=alarm.owner_team.slug if alarm.owner_team else "",
         )
-        for alarm in alarms
+        for alarm in alarms.select_related("owner_team")
     ]
 
 
@@ -293,7 +295,7 @@ class _Planner:
                 functions[alarm.service_key].append(alarm)
         services = sorted(key for key in apis if functions[key])
         pairs = []
-        for key in self.rng.sample(services, min(PAIR_SERVICES, len(services))):
+        for key in self.spread(services, team_of={key: apis[key].team for key in services}, count=PAIR_SERVICES):
             api = apis[key]
             for function in self.rng.sample(functions[key], min(len(functions[key]), self.rng.randint(1, 2))):
                 pairs.append((function, api))
@@ -307,6 +309,15 @@ class _Planner:
                     self.add(first, start, first_closed, "pair")
                     self.add(second, start + lag, second_closed, "pair")
         return pairs
+
+    def spread(self, keys: list[str], *, team_of: dict[str, str], count: int) -> list[str]:
+        """``count`` of the keys at random, one of each team first: every team's first review has a pair."""
+        by_team = defaultdict(list)
+        for key in keys:
+            by_team[team_of[key]].append(key)
+        chosen = [self.rng.choice(by_team[team]) for team in sorted(by_team)][:count]
+        rest = [key for key in keys if key not in chosen]
+        return chosen + self.rng.sample(rest, min(count - len(chosen), len(rest)))
 
     def blips(self) -> list[DemoAlarm]:
         managed = [a for a in self.eligible if a.metric in MANAGED and a.arn not in self.taken()]

@@ -32,6 +32,7 @@ from portal.demo.estate import (
     SERVICES,
     STREAM_ALARMS,
     TABLE_ALARMS,
+    TEAMS,
 )
 from portal.management.commands.run_demo import alert_environ, demo_topics
 
@@ -89,6 +90,7 @@ def estate_alarms(*, services=SERVICES, seed=1) -> list[DemoAlarm]:
                                 threshold=float(rng.choice(kind.thresholds)),
                                 state="ALARM" if roll < 0.03 else "INSUFFICIENT_DATA" if roll < 0.1 else "OK",
                                 notifies=rng.random() > 0.13,
+                                team=spec.team,
                             )
                         )
     return alarms
@@ -193,6 +195,12 @@ def test_a_services_lambda_errors_and_api_5xx_fire_within_a_minute_of_each_other
         for at in openings[function.arn]:
             assert any(abs(other - at) < timedelta(minutes=1) for other in openings[api.arn])
     assert set(openings) <= set(alarms)
+
+
+def test_every_team_has_a_co_firing_pair_for_its_first_review(history):
+    teams_with_a_pair = {api.team for _, api in history.pairs}
+
+    assert teams_with_a_pair == {team for team, _, _ in TEAMS}
 
 
 def test_managed_services_blip_for_a_few_minutes_several_times_a_week_and_now_and_then_longer(history):
