@@ -55,6 +55,20 @@ def test_review_page_groups_items_by_rule_with_evidence_suggestion_and_forms(cli
     assert "undecided" in html and 'id="sign-off-waiting"' in html
 
 
+def test_a_transient_item_shows_why_its_metric_gave_no_replayed_suggestion(client, member, review):
+    item = ReviewItem.objects.get(review=review["review"], rule="transient")
+    reason = "The metric has no datapoints in this period, so there is nothing to replay."
+    item.suggestion = {**item.suggestion, "replay": {"days": 15, "setting": None, "reason": reason}}
+    item.save(update_fields=["suggestion"])
+    client.force_login(member)
+
+    html = client.get(reverse("review-detail", args=[review["review"].pk])).content.decode()
+
+    transient = html[html.index('id="rule-transient"') :]
+    assert f"Replay of its metric (15 days): {reason}" in transient
+    assert reverse("alarm-tuning-page", args=[item.alarm_id]) in transient
+
+
 def test_a_reader_outside_the_team_sees_the_review_without_forms(client, outsider, review):
     client.force_login(outsider)
     html = client.get(reverse("review-detail", args=[review["review"].pk])).content.decode()
