@@ -344,8 +344,8 @@ def suggest(
         return no("The alarm raised no alert in this period: there is nothing to make quieter.")
     if labelled < min_labelled:
         return no(
-            f"Only {labelled} of the alarm's alerts are labelled; at least {min_labelled} are needed to tune "
-            "from its history."
+            f"Only {labelled} of the alarm's alerts {'is' if labelled == 1 else 'are'} labelled; at least "
+            f"{min_labelled} are needed to tune from its history."
         )
     if not real:
         if not removal_candidate:

@@ -32,6 +32,7 @@ from alarms.services.sync import sync_targets
 from portal.demo.aging import demo_age_estate
 from portal.demo.alert_traffic import DemoAlertTraffic, topic_arns
 from portal.demo.estate import ACCOUNTS, REGIONS, build_demo_estate, demo_accounts
+from portal.demo.metrics import demo_put_metrics
 from portal.demo.outcomes import demo_label_outcomes
 from portal.demo.people import PAGES_ON_EVERYTHING, create_demo_rules, create_demo_users, demo_first_hour
 from portal.demo.reviews import demo_open_reviews
@@ -132,7 +133,7 @@ class Command(BaseCommand):
                 say=self.say,
                 reminder=f"Okami is running at http://{host}:{port}/   (log in as {logins[0].username} / "
                 f"{logins[0].password}; Ctrl-C stops everything)",
-                after_history=self.label_outcomes,
+                after_history=lambda: self.label_outcomes(local),
                 live_pair=lambda pair: bool(page_tier_pairs([pair])),
             )
             traffic.start()
@@ -164,9 +165,9 @@ class Command(BaseCommand):
             f"{done.paging_everything} alarms of {PAGES_ON_EVERYTHING} set to page"
         )
 
-    def label_outcomes(self) -> None:
-        """Once the worker has the history: what the inference and the demo's people said about it, and this
-        week's reviews over it."""
+    def label_outcomes(self, local) -> None:
+        """Once the worker has the history: what the inference and the demo's people said about it, the metric
+        data that tells the same story, and this week's reviews over it."""
         step = time.monotonic()
         done = demo_label_outcomes(now=timezone.now())
         self.say(
@@ -175,6 +176,13 @@ class Command(BaseCommand):
             f"recent alert{'' if done.left_in_inbox == 1 else 's'} left in the inbox; {done.incidents:,} incidents, "
             f"{done.grouped:,} of several alerts, {done.customer_impact:,} with customer impact "
             f"({time.monotonic() - step:.1f}s)"
+        )
+        with local_aws_environ(local):
+            metrics = demo_put_metrics(now=timezone.now())
+        self.say(
+            f"  metrics: {metrics.datapoints:,} datapoints put for the {metrics.alerts:,} alerts of {metrics.alarms} "
+            f"alarms within what CloudWatch keeps at their period; {metrics.percentile} percentile alarms left out "
+            f"(the local AWS computes no percentiles), {metrics.left_out} others ({metrics.seconds:.1f}s)"
         )
         step = time.monotonic()
         ages = demo_age_estate(now=timezone.now())
