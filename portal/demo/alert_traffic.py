@@ -6,6 +6,8 @@ The history is shaped like a real estate's and deterministic for a seed and an e
 
 - transient blips: managed-service alarms (Lambda, DynamoDB and SQS throttling, Kinesis iterator age) go to
   ALARM for one to four minutes (one in five for longer), several times a week, a few far more often than the rest;
+- backlogs: a few of those noisy alarms also went off for real in the last two weeks (throttling or a queue
+  that did not drain by itself for half an hour or more), so that tuning them has real alerts to keep;
 - pairs that fire together: a service's Lambda ``Errors`` alarm and its public API's ``5XXError`` alarm,
   within a minute of each other;
 - a few real incidents: several alarms of one service in ALARM for 20 to 90 minutes;
@@ -73,6 +75,9 @@ LONG_BLIP_SHARE = 0.2  # throttling that outlasts a blip (6 to 14 minutes): too 
 PAIR_SERVICES = 4
 PAIR_RATE_PER_WEEK = (0.6, 1.8)
 INCIDENTS = 6
+BACKLOG_ALARMS = 8  # noisy alarms that also had real backlogs
+BACKLOGS = (1, 3)  # each, in the last BACKLOG_DAYS (before the days the demo's people have not labelled yet)
+BACKLOG_DAYS = (4, 14)  # within the 15 days CloudWatch keeps one-minute data, so the tuning replay sees them
 FLAP_SESSIONS = 4
 MARGIN = timedelta(minutes=3)  # one alarm's episodes are at least this far apart
 
@@ -122,7 +127,7 @@ class Change:
     alarm: DemoAlarm
     new_state: str
     old_state: str
-    shape: str  # blip, pair, incident, flap, stuck, live
+    shape: str  # blip, backlog, pair, incident, flap, stuck, live
     value: float
 
 
@@ -132,6 +137,7 @@ class AlarmHistory:
     stuck: DemoAlarm | None = None
     flapping: DemoAlarm | None = None
     noisy: list[DemoAlarm] = field(default_factory=list)
+    backlogs: list[DemoAlarm] = field(default_factory=list)
     pairs: list[tuple[DemoAlarm, DemoAlarm]] = field(default_factory=list)
     incidents: list[tuple[datetime, list[DemoAlarm]]] = field(default_factory=list)
 
@@ -331,6 +337,15 @@ class _Planner:
                 self.add(alarm, start, start + lasting, "blip")
         return sorted(noisy, key=lambda a: a.arn)
 
+    def backlogs(self, noisy: list[DemoAlarm]) -> list[DemoAlarm]:
+        """A few noisy alarms' real episodes: 25 to 60 minutes, recent enough for the tuning replay."""
+        chosen = self.rng.sample(noisy, min(BACKLOG_ALARMS, len(noisy)))
+        for alarm in chosen:
+            for _ in range(self.rng.randint(*BACKLOGS)):
+                opened = self.end - timedelta(days=self.rng.uniform(*BACKLOG_DAYS))
+                self.add(alarm, opened, opened + self.seconds(25 * 60, 60 * 60), "backlog")
+        return sorted(chosen, key=lambda a: a.arn)
+
     def arrivals(self, per_week: float) -> list[datetime]:
         """The moments of a Poisson process of this rate over the period."""
         moments, moment = [], self.start
@@ -353,6 +368,7 @@ def alarm_history(
     history.incidents = planner.incidents()
     history.pairs = planner.pairs()
     history.noisy = planner.blips()
+    history.backlogs = planner.backlogs(history.noisy)
     history.changes = _changes(planner.episodes, planner.rng)
     return history
 
@@ -658,7 +674,8 @@ class DemoAlertTraffic:
         self.say(
             f"Alert history: {HISTORY_DAYS} days loaded, {result.posted} of {len(history.changes)} notifications "
             f"posted to /hooks/sns/ in {result.seconds:.0f}s ({history.alarms_fired} of {len(alarms)} alarms "
-            f"fired; {len(history.noisy)} noisy, {len(history.pairs)} pairs, {len(history.incidents)} incidents, "
+            f"fired; {len(history.noisy)} noisy ({len(history.backlogs)} with real backlogs), "
+            f"{len(history.pairs)} pairs, {len(history.incidents)} incidents, "
             f"stuck: {history.stuck.name if history.stuck else '-'}, "
             f"flapping: {history.flapping.name if history.flapping else '-'})"
             f"{problems if result.first_problem else ''}"

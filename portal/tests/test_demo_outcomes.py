@@ -163,6 +163,19 @@ def test_a_real_incident_had_customer_impact_and_its_other_alerts_were_actioned_
     assert checked >= 3
 
 
+def test_a_noisy_alarm_s_backlog_was_acted_on_while_its_blips_were_not(demo):
+    checked = 0
+    for alarm in demo.history.backlogs:
+        backlogs = [at for at in openings(demo.history, "backlog")[alarm.arn] if at < CUTOFF]
+        blips = [at for at in openings(demo.history, "blip")[alarm.arn] if at < CUTOFF]
+        for at in backlogs:
+            alert = alert_of(alarm, at)
+            assert alert.outcome in (Outcome.ACTIONED, Outcome.CUSTOMER_IMPACT) and alert.outcome_by is not None
+            checked += 1
+        assert all(alert_of(alarm, at).outcome not in (Outcome.ACTIONED, Outcome.CUSTOMER_IMPACT) for at in blips)
+    assert checked >= 5
+
+
 @pytest.mark.django_db
 def test_the_stuck_alert_is_acknowledged_and_left_open_and_flapping_sessions_are_judged_by_their_first(demo):
     (stuck,) = Alert.objects.filter(alarm__arn=demo.history.stuck.arn)

@@ -367,3 +367,18 @@ def test_the_live_trickle_sends_blips_at_the_real_time_and_closes_them_when_stop
     assert set(per_alarm) <= {a.arn for a in history.noisy[:3]}
     for states in per_alarm.values():  # every blip opened is closed, none opens twice
         assert states == [("OK", "ALARM"), ("ALARM", "OK")] * (len(states) // 2)
+
+
+def test_a_few_noisy_alarms_also_had_real_backlogs_in_the_last_two_weeks(history):
+    changes = by_alarm(history.changes)
+    noisy = {a.arn for a in history.noisy}
+
+    assert 5 <= len(history.backlogs) <= 8
+    for alarm in history.backlogs:
+        assert alarm.arn in noisy
+        own = episodes([c for c in changes[alarm.arn] if c.shape == "backlog"])
+        assert own, alarm.name
+        for opened, closed in own:
+            # long enough that nobody calls it a blip, recent enough for one-minute datapoints to cover it
+            assert timedelta(minutes=25) <= closed - opened <= timedelta(minutes=60)
+            assert timedelta(days=3) <= END - opened <= timedelta(days=15)

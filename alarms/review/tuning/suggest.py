@@ -387,13 +387,21 @@ def suggest(
         current=current,
         suggested=s,
         reason=(
-            f"ALARM when {_condition(s)}: {best.alerts} alerts instead of {len(spans)} over this period, and all "
-            f"{len(real)} real alerts still fire, "
-            + (f"at most {_duration(worst)} later." if worst else "none of them later.")
+            f"ALARM when {_condition(s)}: {_alerts(best.alerts)} instead of {len(spans)} over this period, and "
+            + (
+                f"all {len(real)} real alerts still fire, "
+                + (f"at most {_duration(worst)} later." if worst else "none of them later.")
+                if len(real) > 1
+                else "the real alert still fires" + (f", {_duration(worst)} later." if worst else " as early.")
+            )
         ),
         replay=replay,
         delays=best.delays,
     )
+
+
+def _alerts(count: int) -> str:
+    return f"{count} alert" if count == 1 else f"{count} alerts"
 
 
 _WORDS = {
@@ -443,7 +451,7 @@ def _above_noise(base: Series, current: Setting, spans: list, replay: dict) -> S
         suggested=setting,
         reason=(
             f"Nobody acted on any of its {len(spans)} alerts: it is a removal candidate. If it stays, ALARM when "
-            f"{_condition(setting)} (its alerts reached {shown:g}): {len(quiet)} alerts over this period, and "
+            f"{_condition(setting)} (its alerts reached {shown:g}): {_alerts(len(quiet))} over this period, and "
             "it still fires on anything beyond what was seen."
         ),
         replay=replay,
