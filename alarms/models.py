@@ -218,7 +218,8 @@ class Alarm(models.Model):
     """A CloudWatch alarm (metric or composite), identified by its ARN, with its governance data."""
 
     arn = models.CharField(max_length=1600, unique=True)
-    account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="alarms")
+    # No index of its own: alarm_account_region_idx leads with it, and each index is paid on every sync write.
+    account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="alarms", db_index=False)
     region = models.CharField(max_length=32)
     name = models.CharField(max_length=255)
     alarm_type = models.CharField(max_length=16, choices=AlarmType.choices, default=AlarmType.METRIC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -178,15 +178,20 @@ def _plain(value):
 
 
 def describe_alarm_pages(
-    cloudwatch, counter: CallCounter, tags_by_arn: dict[str, dict[str, str]]
+    cloudwatch,
+    counter: CallCounter,
+    tags_by_arn: dict[str, dict[str, str]],
+    *,
+    on_last: Callable[[], None] | None = None,
 ) -> Iterator[list[ListedAlarm]]:
     """Every metric and composite alarm of the client's (account, region), a page (≤100) at a time,
-    each with its tags from ``tags_by_arn`` (see alarm_tags)."""
+    each with its tags from ``tags_by_arn`` (see alarm_tags); ``on_last`` as for ``pages``."""
     alarm_pages = pages(
         cloudwatch.describe_alarms,
         "NextToken",
         counter,
         prefetch=True,  # the next page travels while the sync writes this one
+        on_last=on_last,
         AlarmTypes=["MetricAlarm", "CompositeAlarm"],
         MaxRecords=ALARM_PAGE_SIZE,
     )

@@ -118,13 +118,22 @@ def call_with_backoff(call: Callable[[], dict], *, sleep: Callable[[float], None
 
 
 def pages(
-    call: Callable[..., dict], token_name: str, counter: CallCounter, *, prefetch: bool = False, **params
+    call: Callable[..., dict],
+    token_name: str,
+    counter: CallCounter,
+    *,
+    prefetch: bool = False,
+    on_last: Callable[[], None] | None = None,
+    **params,
 ) -> Iterator[dict]:
     """Follow a NextToken-style cursor. ``token_name`` is the request/response key of the cursor.
 
     With ``prefetch`` the next page is asked for while the caller works on the current one, so that the
-    caller's database writes overlap AWS's answer (boto3 clients are thread-safe)."""
-    return _follow(call, counter, params, request_key=token_name, response_key=token_name, prefetch=prefetch)
+    caller's database writes overlap AWS's answer (boto3 clients are thread-safe). ``on_last`` is called once
+    the last page has arrived, before it is handed over: no call of this cursor is left to make."""
+    return _follow(
+        call, counter, params, request_key=token_name, response_key=token_name, prefetch=prefetch, on_last=on_last
+    )
 
 
 def pages_marker(call, counter: CallCounter, **params) -> Iterator[dict]:
@@ -132,7 +141,9 @@ def pages_marker(call, counter: CallCounter, **params) -> Iterator[dict]:
     return _follow(call, counter, params, request_key="Marker", response_key="NextMarker")
 
 
-def _follow(call, counter: CallCounter, params: dict, *, request_key: str, response_key: str, prefetch=False):
+def _follow(
+    call, counter: CallCounter, params: dict, *, request_key: str, response_key: str, prefetch=False, on_last=None
+):
     def fetch(token: str | None) -> dict:
         return call_with_backoff(partial(call, **params, **({request_key: token} if token else {})))
 
@@ -141,8 +152,10 @@ def _follow(call, counter: CallCounter, params: dict, *, request_key: str, respo
         while True:
             page = fetch(token)
             counter.add()
-            yield page
             token = page.get(response_key)
+            if not token and on_last:
+                on_last()
+            yield page
             if not token:
                 return
     # One page ahead at most: the order of requests, and of errors, stays that of the pages.
@@ -153,4 +166,6 @@ def _follow(call, counter: CallCounter, params: dict, *, request_key: str, respo
             counter.add()
             token = page.get(response_key)
             ahead = pool.submit(fetch, token) if token else None
+            if ahead is None and on_last:
+                on_last()
             yield page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
@@ -69,9 +70,12 @@ def resources_apply(*, run: SyncRun, records: list[aws.ResourceRecord]) -> None:
     vanished_mark_deleted(run=run, model=Resource, live=live, seen=seen, noun="resources")
 
 
-def sync_resources(*, account: AwsAccount, region: str, triggered_by: str = "manual") -> SyncRun | None:
+def sync_resources(
+    *, account: AwsAccount, region: str, triggered_by: str = "manual", aws_done: Callable[[], None] | None = None
+) -> SyncRun | None:
     """Inventory one (account, region). Errors fail the run, never the caller; credentials acting in another
-    account, or resources of another account or region, fail it before anything is written."""
+    account, or resources of another account or region, fail it before anything is written. ``aws_done`` is
+    called once everything is listed, before it is written."""
     run = sync_run_claim(account=account, region=region, triggered_by=triggered_by, kind=SyncKind.RESOURCES)
     if run is None:
         return None
@@ -81,6 +85,8 @@ def sync_resources(*, account: AwsAccount, region: str, triggered_by: str = "man
         access = account_access(account)
         aws.verify_account(access, region)
         records = aws.inventory(access, region, counter)
+        if aws_done:
+            aws_done()
         # ARNs that carry an account and region must carry the key's (S3 and API Gateway ARNs have none).
         aws.verify_arns((r.arn for r in records), account_id=account.account_id, region=region, what="resource")
         with transaction.atomic():

@@ -18,7 +18,6 @@ import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -115,29 +114,63 @@ def _own_connections(service, **kwargs):
         connections.close_all()  # this thread's own connections
 
 
-def _syncs(account: AwsAccount, region: str, triggered_by: str) -> tuple[SyncRun | None, SyncRun | None]:
+class _AwsTurn:
+    """A key's turn to call AWS, one of the ``jobs`` turns of catalog_refresh_all: handed on as soon as both
+    syncs of the key have made their last AWS call, so that the next key's calls overlap this key's writes;
+    at the latest when the syncs end, however they end."""
+
+    def __init__(self, turns: threading.Semaphore | None) -> None:
+        self._turns = turns
+        self._readers = 2  # the inventory and the alarm sync
+        self._held = False
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _AwsTurn:
+        if self._turns is not None:
+            self._turns.acquire()
+            self._held = True
+        return self
+
+    def reader_done(self) -> None:
+        with self._lock:
+            self._readers -= 1
+            if self._readers <= 0:
+                self._hand_on()
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        if self._held:
+            self._held = False
+            self._turns.release()
+
+
+def _syncs(
+    account: AwsAccount, region: str, triggered_by: str, turn: _AwsTurn
+) -> tuple[SyncRun | None, SyncRun | None]:
     """The inventory and the alarm sync of a key, at the same time: each is mostly waiting for AWS, and
     neither reads what the other writes. The inventory runs in a thread on a connection of its own, so not
     inside a caller's open transaction, whose rows another connection cannot see."""
+    key = {"account": account, "region": region, "triggered_by": triggered_by, "aws_done": turn.reader_done}
     if connections["default"].in_atomic_block:
-        resources = sync_resources(account=account, region=region, triggered_by=triggered_by)
-        return resources, sync_alarms(account=account, region=region, triggered_by=triggered_by)
+        resources = sync_resources(**key)
+        return resources, sync_alarms(**key)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inventory") as pool:
-        resources = pool.submit(
-            _own_connections, sync_resources, account=account, region=region, triggered_by=triggered_by
-        )
-        alarms = sync_alarms(account=account, region=region, triggered_by=triggered_by)
+        resources = pool.submit(_own_connections, sync_resources, **key)
+        alarms = sync_alarms(**key)
         return resources.result(), alarms
 
 
 def catalog_refresh(
-    *, account: AwsAccount, region: str, triggered_by: str = "manual", reading: AbstractContextManager | None = None
+    *, account: AwsAccount, region: str, triggered_by: str = "manual", turns: threading.Semaphore | None = None
 ) -> RefreshResult:
-    """``reading``, when given, is held while the key reads AWS (the syncs), not while it links and applies
-    the rules: see catalog_refresh_all."""
-    with reading or nullcontext():
-        resources, alarms = _syncs(account, region, triggered_by)
+    """``turns``, when given, bounds how many keys call AWS at once: the key holds one while its syncs read
+    AWS, not while they write nor while it links and applies the rules (see catalog_refresh_all)."""
+    with _AwsTurn(turns) as turn:
+        resources, alarms = _syncs(account, region, triggered_by, turn)
     if alarms is None or alarms.status != SyncStatus.SUCCEEDED:
         return RefreshResult(resources, alarms, None, 0)
     # Before links and rules: a replaced alarm's successor takes over its governance, then rules fill the rest.
@@ -167,19 +200,19 @@ def catalog_refresh_all(
     """Refresh many keys, ``jobs`` keys reading AWS at a time, results in the order of ``targets``.
 
     Keys are independent: while one waits for AWS another writes to the database, as the Celery workers'
-    tasks do. Each of the ``jobs`` turns to read AWS is handed on as soon as a key's syncs are done, so the
-    next key's AWS calls overlap this key's links and rules, database work only: never more than ``jobs``
-    keys call AWS at once."""
+    tasks do. Each of the ``jobs`` turns to read AWS is handed on as soon as a key's syncs have made their
+    last AWS call, so the next key's AWS calls overlap this key's writes, links and rules, database work
+    only: never more than ``jobs`` keys call AWS at once."""
     if len(targets) <= 1 or connections["default"].in_atomic_block:  # other threads could not see its rows
         for account, region in targets:
             yield catalog_refresh(account=account, region=region, triggered_by=triggered_by)
         return
 
-    reading = threading.BoundedSemaphore(max(jobs, 1))
+    turns = threading.BoundedSemaphore(max(jobs, 1))
 
     def refresh(target: tuple[AwsAccount, str]) -> RefreshResult:
         return _own_connections(
-            catalog_refresh, account=target[0], region=target[1], triggered_by=triggered_by, reading=reading
+            catalog_refresh, account=target[0], region=target[1], triggered_by=triggered_by, turns=turns
         )
 
     with ThreadPoolExecutor(max_workers=max(jobs, 1) + 1, thread_name_prefix="refresh") as pool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -113,11 +114,14 @@ def alarms_mark_deleted(*, run: SyncRun, existing: dict[str, ExistingAlarm], see
     vanished_mark_deleted(run=run, model=Alarm, live=live, seen=seen, noun="alarms")
 
 
-def sync_alarms(*, account: AwsAccount, region: str, triggered_by: str = "manual") -> SyncRun | None:
+def sync_alarms(
+    *, account: AwsAccount, region: str, triggered_by: str = "manual", aws_done: Callable[[], None] | None = None
+) -> SyncRun | None:
     """Sync every alarm of one (account, region). Returns the finished run, or None if one was running.
 
     Errors end the run as failed with the error recorded; they never escape, so that one broken account
-    or region does not stop the others.
+    or region does not stop the others. ``aws_done`` is called once the last page of alarms has arrived,
+    before it is written: the run makes no AWS call after it.
     """
     run = sync_run_claim(account=account, region=region, triggered_by=triggered_by)
     if run is None:
@@ -131,7 +135,7 @@ def sync_alarms(*, account: AwsAccount, region: str, triggered_by: str = "manual
         cloudwatch = aws.client("cloudwatch", access=access, region=region)
         existing = _existing_alarms(account, region)
         seen: set[str] = set()
-        for listed in aws.describe_alarm_pages(cloudwatch, counter, tags):
+        for listed in aws.describe_alarm_pages(cloudwatch, counter, tags, on_last=aws_done):
             aws.verify_arns((a.arn for a in listed), account_id=account.account_id, region=region, what="alarm")
             alarms_apply_page(run=run, listed=listed, existing=existing, seen=seen)
         with transaction.atomic():

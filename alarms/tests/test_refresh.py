@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from botocore.client import BaseClient
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -16,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from alarms.choices import RuleMatch
 from alarms.models import Alarm, AwsAccount, MappingRule, Service, Team
 from alarms.services import refresh as refresh_service
+from alarms.services import sync as sync_service
 from alarms.services.refresh import catalog_refresh
 from alarms.services.sync import sync_alarms
 from alarms.tests.local_estate import ACCOUNTS, REGIONS, put_alarm, register_accounts
@@ -131,43 +133,80 @@ def test_the_sync_command_refreshes_several_keys_at_a_time(local_aws, capsys):
     assert Alarm.objects.filter(deleted_at__isnull=True).count() == 4
 
 
+class InFlight:
+    """AWS calls by key (account id, region), with when each was in flight; a client's account is known from
+    the AssumeRole call that gave it its credentials. STS calls are left out: they act for no key's own
+    credentials. Each call is slowed, so that keys allowed to overlap do."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.lock, self.calls, self.most, self.accounts, self.spans = threading.Lock(), {}, 0, {}, []
+        make_api_call = BaseClient._make_api_call
+
+        def counted(client, operation, params):
+            if client.meta.service_model.service_name == "sts":
+                response = make_api_call(client, operation, params)
+                if operation == "AssumeRole":
+                    self.accounts[response["Credentials"]["AccessKeyId"]] = params["RoleArn"].split(":")[4]
+                return response
+            credentials = client._request_signer._credentials.access_key
+            key = (self.accounts.get(credentials, "portal"), client.meta.region_name)
+            with self.lock:
+                self.calls[key] = self.calls.get(key, 0) + 1
+                self.most = max(self.most, len(self.calls))
+            started = time.monotonic()
+            try:
+                time.sleep(0.05)
+                return make_api_call(client, operation, params)
+            finally:
+                with self.lock:
+                    self.spans.append((key, started, time.monotonic()))
+                    self.calls[key] -= 1
+                    if not self.calls[key]:
+                        del self.calls[key]
+
+        monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+
+    def others_during(self, key: tuple[str, str], started: float, ended: float) -> int:
+        """How many calls of other keys were in flight at some time between ``started`` and ``ended``."""
+        with self.lock:
+            return sum(1 for other, start, end in self.spans if other != key and start < ended and end > started)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_no_more_than_jobs_keys_read_aws_at_once_while_the_next_reads_during_links_and_rules(
+def test_no_more_than_jobs_keys_call_aws_at_once_while_the_next_reads_during_writes_links_and_rules(
     local_aws, monkeypatch, jobs
 ):
-    """The next key's syncs start while a key links and applies its rules (database work only), but never
-    more than ``jobs`` keys are in their syncs at once."""
+    """A key hands its turn to call AWS on once its syncs have made their last call: the next key's calls
+    overlap this key's alarm writes and its links, but never more than ``jobs`` keys call AWS at once."""
+    in_flight = InFlight(monkeypatch)  # before the accounts' roles are assumed
     for account_id in ACCOUNTS:
         for region in REGIONS:
             put_alarm(account_id, region, "orders-placeOrder-Errors", tags={"service": "orders"})
     register_accounts()
-    lock, reading, most, overlapped = threading.Lock(), [0], [0], []
-    syncs, links_refresh = refresh_service._syncs, refresh_service.links_refresh
+    writes, links = [], []
+    apply_page, links_refresh = sync_service.alarms_apply_page, refresh_service.links_refresh
 
-    def counted_syncs(*args):
-        with lock:
-            reading[0] += 1
-            most[0] = max(most[0], reading[0])
-        time.sleep(0.2)  # long enough for a second key to enter if the turn were not held
-        try:
-            return syncs(*args)
-        finally:
-            with lock:
-                reading[0] -= 1
+    def slow_apply_page(**kwargs):
+        started = time.monotonic()
+        time.sleep(0.8)  # the last page is in: the next key may read meanwhile, once this key's inventory is
+        writes.append(((kwargs["run"].account.account_id, kwargs["run"].region), started, time.monotonic()))
+        return apply_page(**kwargs)
 
     def slow_links(**kwargs):
-        time.sleep(0.3)  # the next key reads meanwhile
-        with lock:
-            overlapped.append(reading[0])
+        started = time.monotonic()
+        time.sleep(0.3)
+        links.append(((kwargs["account"].account_id, kwargs["region"]), started, time.monotonic()))
         return links_refresh(**kwargs)
 
-    monkeypatch.setattr(refresh_service, "_syncs", counted_syncs)
+    monkeypatch.setattr(sync_service, "alarms_apply_page", slow_apply_page)
     monkeypatch.setattr(refresh_service, "links_refresh", slow_links)
     call_command("sync_aws", jobs=jobs, stdout=io.StringIO())
 
-    assert most[0] == jobs
-    assert any(overlapped)  # some key read AWS while another linked
+    assert in_flight.most == jobs
+    # Some key called AWS while another wrote the alarms it had read, and while another linked.
+    assert any(in_flight.others_during(*window) for window in writes)
+    assert any(in_flight.others_during(*window) for window in links)
     assert Alarm.objects.filter(deleted_at__isnull=True).count() == 4
 
 

@@ -154,6 +154,24 @@ def test_follows_next_token_over_several_pages(account, stubbed):
     assert first.state_updated_at == UPDATED
 
 
+def test_the_sync_says_when_it_has_made_its_last_aws_call_before_writing_the_last_page(account, stubbed):
+    """What hands the key's turn to call AWS on: called once, with every call made, before the writes end."""
+    no_tags(stubbed["resourcegroupstaggingapi"])
+    cloudwatch = stubbed["cloudwatch"]
+    describe_in_pages(cloudwatch, [f"orders-api-5xx-{i}" for i in range(250)])
+    seen = []
+
+    def aws_done():
+        cloudwatch.assert_no_pending_responses()  # the last page has arrived
+        seen.append(Alarm.objects.filter(account=account).count())
+
+    run = sync_alarms(account=account, region=REGION, aws_done=aws_done)
+
+    assert run.status == SyncStatus.SUCCEEDED, run.error
+    assert seen == [200]  # two pages written, the third not yet
+    assert Alarm.objects.filter(account=account).count() == 250
+
+
 def test_composite_alarms_are_synced_with_their_rule(account, stubbed):
     no_tags(stubbed["resourcegroupstaggingapi"])
     stubbed["cloudwatch"].add_response(
