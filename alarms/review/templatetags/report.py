@@ -14,8 +14,14 @@ MINUS = "\u2212"
 
 @register.filter
 def percent(rate) -> str:
-    """0.4286 → ``43%``; no rate (nothing to divide by) → ``—``."""
-    return "—" if rate is None else f"{rate * 100:.0f}%"
+    """0.4286 → ``43%``; below 1%, one decimal (0.0042 → ``0.4%``), so that a rare customer impact never
+    reads as none (``<0.1%``); no rate (nothing to divide by) → ``—``."""
+    if rate is None:
+        return "—"
+    value = rate * 100
+    if 0 < value < 0.05:
+        return "<0.1%"
+    return f"{value:.1f}%" if 0 < value < 0.95 else f"{value:.0f}%"
 
 
 @register.filter
