@@ -6,6 +6,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connections
 
 from alarms.models import Alarm, Team
 from alarms.services.suggested_purpose import suggestion_columns
@@ -43,6 +44,9 @@ def page(live_server, monkeypatch):
         page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.url} {r.status}"))
         yield page
         browser.close()
+        # The test's ORM calls ran in Playwright's loop context, on a connection of their own that the
+        # database teardown cannot see: closed here, or PostgreSQL refuses to drop the test database.
+        connections.close_all()
         assert foreign == [], f"the page tried to load from elsewhere: {foreign}"
         assert failed == [], f"requests failed: {failed}"
 

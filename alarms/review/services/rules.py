@@ -255,6 +255,14 @@ def _duplicate(context: _Context) -> list[Candidate]:
             any_share=_round(pair.share),
             window_seconds=threshold["window_seconds"],
         )
+        # The alarm to keep may be noise too: say so, or the review tells a team to keep what it also flags.
+        partner_stats = context.stats.get(partner.pk)
+        partner_idle = bool(
+            partner_stats
+            and partner_stats.alerts >= context.rules[Rule.NEVER_ACTED_ON]["min_alerts"]
+            and partner_stats.real == 0
+        )
+        evidence["partner_never_acted_on"] = partner_idle
         minutes = threshold["window_seconds"] / 60
         suggestion = {
             "action": "merge",
@@ -262,6 +270,12 @@ def _duplicate(context: _Context) -> list[Candidate]:
                 f"{pair.with_partner} of its {pair.alerts} alerts opened within {minutes:g} minutes of an alert of "
                 f"{partner.name}, which is nearer the customer: keep {partner.name}, demote this one or merge "
                 "it into it."
+                + (
+                    f" Nobody acted on an alert of {partner.name} either: if the pair only ever fired on noise, "
+                    "neither needs to notify."
+                    if partner_idle
+                    else ""
+                )
             ),
             "keep_alarm_id": partner.pk,
             "keep_alarm_name": partner.name,

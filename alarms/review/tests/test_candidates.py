@@ -63,6 +63,21 @@ def test_the_duplicate_is_the_lambda_alarm_and_the_api_alarm_is_kept(planted, ca
     assert candidate.suggestion["action"] == "merge"
 
 
+def test_the_duplicate_says_when_the_alarm_to_keep_was_never_acted_on_either(planted, catalog):
+    from incidents.models import Alert
+
+    kept = by_rule(catalog["team"], "duplicate")[planted["lambda-errors"].pk]
+    assert kept.evidence["partner_never_acted_on"] is False
+    assert "either" not in kept.suggestion["text"]
+
+    Alert.objects.filter(alarm__in=[planted["api-5xx"], planted["lambda-errors"]]).update(outcome="no_action")
+    candidate = by_rule(catalog["team"], "duplicate")[planted["lambda-errors"].pk]
+
+    assert candidate.evidence["partner_never_acted_on"] is True
+    assert "Nobody acted on an alert of api-5xx either" in candidate.suggestion["text"]
+    assert planted["api-5xx"].pk in by_rule(catalog["team"], "never_acted_on")  # its own item says what to do
+
+
 def test_an_edge_alarm_is_kept_over_a_lambda_even_when_neither_says_symptom(planted, catalog):
     Alarm.objects.filter(pk__in=[planted["api-5xx"].pk, planted["lambda-errors"].pk]).update(signal_kind="")
     assert list(by_rule(catalog["team"], "duplicate")) == [planted["lambda-errors"].pk]
