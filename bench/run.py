@@ -44,8 +44,8 @@ from bench import (  # noqa: E402
 )
 
 BENCHES = [
-    "sync", "refresh", "refresh-scale", "discovery", "ingest", "lists", "alert-lists", "review-page", "rules",
-    "inference", "review-candidates", "report-page", "tuning-nab",
+    "sync", "refresh", "refresh-latency", "refresh-scale", "discovery", "ingest", "lists", "alert-lists",
+    "review-page", "rules", "inference", "review-candidates", "report-page", "tuning-nab",
 ]  # fmt: skip
 
 
@@ -64,6 +64,9 @@ def main() -> None:
     parser.add_argument("--catalog", type=int, default=10000, help="alarms in the catalog for the list bench")
     parser.add_argument("--requests", type=int, default=40, help="requests per list for the p95")
     parser.add_argument("--resources", type=int, default=20000, help="resources in the inventory for the rules bench")
+    parser.add_argument(
+        "--latency-ms", type=float, default=40, help="network latency added to every AWS request (refresh-latency)"
+    )
     parser.add_argument("--accounts", type=int, default=50, help="accounts refreshed by the workers (refresh-scale)")
     parser.add_argument("--scale-alarms", type=int, default=20000, help="alarms over those accounts (refresh-scale)")
     parser.add_argument("--alerts", type=int, default=100000, help="alerts behind the alert lists (alert-lists)")
@@ -86,6 +89,8 @@ def main() -> None:
         sync.bench_sync(args.alarms)
     if "refresh" in which:
         refresh.bench_refresh(args.alarms)
+    if "refresh-latency" in which:
+        refresh.bench_refresh(args.alarms, latency_ms=args.latency_ms)
     if "refresh-scale" in which:
         refresh.bench_refresh_scale(args.accounts, args.scale_alarms)
     if "discovery" in which:
