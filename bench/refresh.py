@@ -280,15 +280,13 @@ def bench_refresh_jobs(reference: BareBoto3, jobs: int, keys: int, *, targets: b
         noop, noop_reference = interleaved(subject, bare)
     writes = write_statements(queries)
     counted = sum(run.created + run.updated + run.deleted for run in SyncRun.objects.order_by("-id")[: 2 * keys])
+    full_target, noop_target = ("  (target <= 1.3)", "  (target <= 1.1)") if targets else ("", "")
     print(f"{jobs} key(s) at a time (sync_aws --jobs {jobs}; the reference likewise):")
     print(
         f"  full refresh into an empty catalog ({Alarm.objects.count()} alarms, {assigned} assigned by rules): "
-        f"{full:.2f}s vs {full_reference:.2f}s  ratio {full / full_reference:.2f}" + ("  (target <= 1.3)" * targets)
+        f"{full:.2f}s vs {full_reference:.2f}s  ratio {full / full_reference:.2f}{full_target}"
     )
-    print(
-        f"  no-op refresh: {noop:.2f}s vs {noop_reference:.2f}s  ratio {noop / noop_reference:.2f}"
-        + ("  (target <= 1.1)" * targets)
-    )
+    print(f"  no-op refresh: {noop:.2f}s vs {noop_reference:.2f}s  ratio {noop / noop_reference:.2f}{noop_target}")
     print(
         f"  rows written by the no-op refreshes: {len(writes)} statements besides SyncRun rows, "
         f"{counted} rows counted by the runs (target 0)"

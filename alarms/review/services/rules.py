@@ -193,12 +193,17 @@ def _rule(name):
     return mark
 
 
+def _nobody_acted(context: _Context, alarm_id: int) -> bool:
+    """The never-acted-on condition: enough alerts in the window, none actioned or with customer impact."""
+    stats = context.stats.get(alarm_id)
+    return bool(stats and stats.alerts >= context.rules[Rule.NEVER_ACTED_ON]["min_alerts"] and stats.real == 0)
+
+
 @_rule(Rule.NEVER_ACTED_ON)
 def _never_acted_on(context: _Context) -> list[Candidate]:
-    threshold = context.rules[Rule.NEVER_ACTED_ON]
     found = []
     for alarm_id, stats in context.stats.items():
-        if stats.alerts >= threshold["min_alerts"] and stats.real == 0:
+        if _nobody_acted(context, alarm_id):
             alarm = context.alarms[alarm_id]
             demote = alarm.tier == Tier.PAGE or alarm.signal_kind == SignalKind.SYMPTOM
             text = f"{stats.alerts} alerts in {(context.now - context.since).days} days and nobody acted on any: " + (
@@ -256,12 +261,7 @@ def _duplicate(context: _Context) -> list[Candidate]:
             window_seconds=threshold["window_seconds"],
         )
         # The alarm to keep may be noise too: say so, or the review tells a team to keep what it also flags.
-        partner_stats = context.stats.get(partner.pk)
-        partner_idle = bool(
-            partner_stats
-            and partner_stats.alerts >= context.rules[Rule.NEVER_ACTED_ON]["min_alerts"]
-            and partner_stats.real == 0
-        )
+        partner_idle = _nobody_acted(context, partner.pk)
         evidence["partner_never_acted_on"] = partner_idle
         minutes = threshold["window_seconds"] / 60
         suggestion = {
