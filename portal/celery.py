@@ -1,10 +1,11 @@
 """The Celery application. Configuration comes from Django settings (CELERY_* names)."""
 
-import gc
 import os
 
 from celery import Celery
 from celery.signals import worker_process_init
+
+from portal.process import tune_for_refresh
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -14,8 +15,5 @@ app.autodiscover_tasks()
 
 
 @worker_process_init.connect
-def _freeze_startup_heap(**kwargs):
-    """What a worker process loaded at start-up lives as long as it does: frozen, it is left out of the
-    collector's full passes, which a sync's thousands of new alarms trigger (a pass over the whole heap costs
-    a quarter of a second here)."""
-    gc.freeze()
+def _tune_worker_process(**kwargs):
+    tune_for_refresh()

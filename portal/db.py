@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from functools import partial
 from itertools import count
 
 from django.db import connections, models, router, transaction
@@ -80,7 +80,7 @@ def _copy_rows(connection, model, fields: list, rows: list[list], on_conflict: s
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
-    as_json = [isinstance(f, models.JSONField) for f in fields]
+    as_json = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
         target = table
         if on_conflict is not None:
@@ -90,8 +90,11 @@ def _copy_rows(connection, model, fields: list, rows: list[list], on_conflict: s
                 f"SELECT {columns} FROM {table} WITH NO DATA"
             )
         with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([_json_text(v) if j and v is not None else v for j, v in zip(as_json, row, strict=True)])
+            for row in rows:  # the caller's own lists: converted in place
+                for i in as_json:
+                    if row[i] is not None:
+                        row[i] = _json_text(row[i])
+                copy.write_row(row)
         if on_conflict is not None:
             cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target} {on_conflict}")  # noqa: S608
             cursor.execute(f"DROP TABLE {target}")
@@ -115,6 +118,35 @@ def update_in_batches(model: type[models.Model], ids: Sequence[int], **values) -
     return sum(model.objects.filter(pk__in=ids[i : i + batch]).update(**values) for i in range(0, len(ids), batch))
 
 
+def update_by_pk(model: type[models.Model], changes: Mapping[int, Mapping[str, object]]) -> int:
+    """Give each row (by primary key) its own values of the same fields: on PostgreSQL one UPDATE joined to
+    the values as arrays, elsewhere one UPDATE per distinct set of values. A rules run changes hundreds of
+    alarms in a dozen different ways; an ORM UPDATE per way costs more in the client than in the database."""
+    if not changes:
+        return 0
+    names = list(next(iter(changes.values())))
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for pk, values in changes.items():
+            groups[tuple(values[name] for name in names)].append(pk)
+        return sum(update_in_batches(model, ids, **dict(zip(names, key, strict=True))) for key, ids in groups.items())
+    quote = connection.ops.quote_name
+    fields = [model._meta.pk, *(model._meta.get_field(name) for name in names)]
+    columns = [quote(f.column) for f in fields]
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    assignments = ", ".join(f"{column} = v.{column}" for column in columns[1:])
+    pks = list(changes)
+    params = [pks, *([changes[pk][name] for pk in pks] for name in names)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(model._meta.db_table)} AS t SET {assignments} "  # noqa: S608
+            f"FROM unnest({arrays}) AS v({', '.join(columns)}) WHERE t.{columns[0]} = v.{columns[0]}",
+            params,
+        )
+        return cursor.rowcount
+
+
 def _sqlite_converter(field, connection):
     """What Django's get_db_prep_save does for the field, resolved once per column instead of per value.
     JSON and datetimes need converting; text, numbers and booleans go to sqlite3 as they are."""
@@ -133,7 +165,7 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} through a bulk insert")
 
 
-_dumps = partial(json.dumps, default=_json_default)
+_dumps = json.JSONEncoder(default=_json_default).encode  # built once: json.dumps(default=…) builds one per call
 
 
 def _json_text(value) -> str:

@@ -36,6 +36,7 @@ from alarms.aws.session import (
     client_config,
     forget_sessions,
     session_for,
+    utc_timestamp,
     verify_account,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "inventory",
     "region_code",
     "session_for",
+    "utc_timestamp",
     "verify_account",
     "verify_arns",
 ]

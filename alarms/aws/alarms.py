@@ -158,7 +158,8 @@ def _composite_record(raw: dict, tags: dict[str, str]) -> AlarmRecord:
 
 
 def _extra_settings(raw: dict, names: tuple[str, ...]) -> dict:
-    return _plain({name: raw[name] for name in names if raw.get(name) is not None})
+    present = {name: raw[name] for name in names if raw.get(name) is not None}
+    return _plain(present) if present else present
 
 
 def _reason_data(text: str | None) -> dict:

@@ -71,14 +71,22 @@ def resources_apply(*, run: SyncRun, records: list[aws.ResourceRecord]) -> None:
 
 
 def sync_resources(
-    *, account: AwsAccount, region: str, triggered_by: str = "manual", aws_done: Callable[[], None] | None = None
+    *,
+    account: AwsAccount,
+    region: str,
+    triggered_by: str = "manual",
+    aws_start: Callable[[], None] | None = None,
+    aws_done: Callable[[], None] | None = None,
 ) -> SyncRun | None:
     """Inventory one (account, region). Errors fail the run, never the caller; credentials acting in another
-    account, or resources of another account or region, fail it before anything is written. ``aws_done`` is
-    called once everything is listed, before it is written."""
+    account, or resources of another account or region, fail it before anything is written. ``aws_start``
+    and ``aws_done`` as for sync_alarms: before the first AWS call, and once everything is listed, before it
+    is written."""
     run = sync_run_claim(account=account, region=region, triggered_by=triggered_by, kind=SyncKind.RESOURCES)
     if run is None:
         return None
+    if aws_start:
+        aws_start()
     started = time.monotonic()
     counter = aws.CallCounter()
     try:

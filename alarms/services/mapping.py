@@ -5,7 +5,7 @@ For each of service and owner, the first enabled rule (by position) that matches
 service or team wins. An alarm without tags of its own is matched with the tags of the resource it
 watches. An owner still unknown after the rules is the owner of the alarm's service. Manual assignments are
 never touched. The rules run in the database (``rule_sql``): one SELECT computes every alarm's outcome,
-the changes are written with one UPDATE per distinct outcome and audited in one insert.
+the changes are written with one UPDATE (on SQLite one per distinct outcome) and audited in one insert.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from alarms.models import Alarm, AuditEntry, AwsAccount, MappingRule, Service, T
 from alarms.services import rule_sql
 from alarms.services.audit import Change, audit_record
 from alarms.services.rule_regex import pattern_problem
-from portal.db import insert_rows, update_in_batches
+from portal.db import insert_rows, update_by_pk
 
 logger = logging.getLogger(__name__)
 
@@ -191,23 +190,23 @@ def rules_plan(
 def rules_apply(*, account: AwsAccount | None = None, region: str | None = None, actor=None) -> int:
     """Apply the enabled rules to the alarms and resources in scope; returns how many alarms changed.
 
-    One UPDATE per distinct outcome, one audit insert for all changed alarms.
+    One UPDATE for all changed alarms (on SQLite one per distinct outcome), one audit insert for them all.
     """
     rules = rules_enabled()
     with transaction.atomic():
         plan = _plan_locked(rules, rules_plan(rules=rules, account=account, region=region))
-        groups: dict[tuple, list[int]] = defaultdict(list)
-        for item in plan:
-            groups[(item.service[1], item.service_source, item.team[1], item.team_source)].append(item.alarm_id)
-        for (service_id, service_source, team_id, team_source), ids in groups.items():
-            update_in_batches(
-                Alarm,
-                ids,
-                service_id=service_id,
-                service_source=service_source,
-                owner_team_id=team_id,
-                owner_team_source=team_source,
-            )
+        update_by_pk(
+            Alarm,
+            {
+                item.alarm_id: {
+                    "service_id": item.service[1],
+                    "service_source": item.service_source,
+                    "owner_team_id": item.team[1],
+                    "owner_team_source": item.team_source,
+                }
+                for item in plan
+            },
+        )
         _audit_plan(plan, actor)
         resources_assign(rules=rules, account=account, region=region)
     return len(plan)

@@ -115,21 +115,30 @@ def _own_connections(service, **kwargs):
 
 
 class _AwsTurn:
-    """A key's turn to call AWS, one of the ``jobs`` turns of catalog_refresh_all: handed on as soon as both
-    syncs of the key have made their last AWS call, so that the next key's calls overlap this key's writes;
-    at the latest when the syncs end, however they end."""
+    """A key's turn to call AWS, one of the ``jobs`` turns of catalog_refresh_all: taken when the first of
+    the key's syncs is about to call AWS (claiming their runs is database work, done while another key holds
+    the turn), handed on as soon as both syncs have made their last AWS call, so that the next key's calls
+    overlap this key's writes; at the latest when the syncs end, however they end."""
 
     def __init__(self, turns: threading.Semaphore | None) -> None:
         self._turns = turns
         self._readers = 2  # the inventory and the alarm sync
+        self._taken = False
         self._held = False
+        self._taking = threading.Lock()  # the second reader waits for the turn the first is waiting for
         self._lock = threading.Lock()
 
     def __enter__(self) -> _AwsTurn:
-        if self._turns is not None:
-            self._turns.acquire()
-            self._held = True
         return self
+
+    def take(self) -> None:
+        if self._turns is None:
+            return
+        with self._taking:
+            if not self._taken:
+                self._turns.acquire()
+                with self._lock:
+                    self._taken = self._held = True
 
     def reader_done(self) -> None:
         with self._lock:
@@ -153,7 +162,13 @@ def _syncs(
     """The inventory and the alarm sync of a key, at the same time: each is mostly waiting for AWS, and
     neither reads what the other writes. The inventory runs in a thread on a connection of its own, so not
     inside a caller's open transaction, whose rows another connection cannot see."""
-    key = {"account": account, "region": region, "triggered_by": triggered_by, "aws_done": turn.reader_done}
+    key = {
+        "account": account,
+        "region": region,
+        "triggered_by": triggered_by,
+        "aws_start": turn.take,
+        "aws_done": turn.reader_done,
+    }
     if connections["default"].in_atomic_block:
         resources = sync_resources(**key)
         return resources, sync_alarms(**key)
@@ -168,7 +183,7 @@ def catalog_refresh(
     *, account: AwsAccount, region: str, triggered_by: str = "manual", turns: threading.Semaphore | None = None
 ) -> RefreshResult:
     """``turns``, when given, bounds how many keys call AWS at once: the key holds one while its syncs read
-    AWS, not while they write nor while it links and applies the rules (see catalog_refresh_all)."""
+    AWS, not while they claim their runs, write, link or apply the rules (see catalog_refresh_all)."""
     with _AwsTurn(turns) as turn:
         resources, alarms = _syncs(account, region, triggered_by, turn)
     if alarms is None or alarms.status != SyncStatus.SUCCEEDED:

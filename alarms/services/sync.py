@@ -115,17 +115,25 @@ def alarms_mark_deleted(*, run: SyncRun, existing: dict[str, ExistingAlarm], see
 
 
 def sync_alarms(
-    *, account: AwsAccount, region: str, triggered_by: str = "manual", aws_done: Callable[[], None] | None = None
+    *,
+    account: AwsAccount,
+    region: str,
+    triggered_by: str = "manual",
+    aws_start: Callable[[], None] | None = None,
+    aws_done: Callable[[], None] | None = None,
 ) -> SyncRun | None:
     """Sync every alarm of one (account, region). Returns the finished run, or None if one was running.
 
     Errors end the run as failed with the error recorded; they never escape, so that one broken account
-    or region does not stop the others. ``aws_done`` is called once the last page of alarms has arrived,
-    before it is written: the run makes no AWS call after it.
+    or region does not stop the others. ``aws_start`` is called once the run is claimed, before the first
+    AWS call (it may wait); ``aws_done`` once the last page of alarms has arrived, before it is written: the
+    run makes no AWS call after it.
     """
     run = sync_run_claim(account=account, region=region, triggered_by=triggered_by)
     if run is None:
         return None
+    if aws_start:
+        aws_start()
     started = time.monotonic()
     counter = aws.CallCounter()
     try:

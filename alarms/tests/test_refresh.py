@@ -168,6 +168,10 @@ class InFlight:
                 default=0,
             )
 
+    def last_call_end(self, key: tuple[str, str]) -> float:
+        with self.lock:
+            return max(end for other, _, end in self.spans if other == key)
+
     def others_during(self, key: tuple[str, str], started: float, ended: float) -> int:
         """How many calls of other keys were in flight at some time between ``started`` and ``ended``."""
         with self.lock:
@@ -179,15 +183,21 @@ class InFlight:
 def test_no_more_than_jobs_keys_call_aws_at_once_while_the_next_reads_during_writes_links_and_rules(
     local_aws, monkeypatch, jobs
 ):
-    """A key hands its turn to call AWS on once its syncs have made their last call: the next key's calls
-    overlap this key's alarm writes and its links, but never more than ``jobs`` keys call AWS at once."""
+    """A key takes its turn to call AWS once its runs are claimed and hands it on once its syncs have made
+    their last call: the next key claims while this one reads, and its calls overlap this key's alarm writes
+    and its links, but never more than ``jobs`` keys call AWS at once."""
     in_flight = InFlight(monkeypatch)  # before the accounts' roles are assumed
     for account_id in ACCOUNTS:
         for region in REGIONS:
             put_alarm(account_id, region, "orders-placeOrder-Errors", tags={"service": "orders"})
     register_accounts()
-    writes, links = [], []
+    writes, links, claims = [], [], []
     apply_page, links_refresh = sync_service.alarms_apply_page, refresh_service.links_refresh
+    claim = sync_service.sync_run_claim
+
+    def timed_claim(**kwargs):
+        claims.append(((kwargs["account"].account_id, kwargs["region"]), time.monotonic()))
+        return claim(**kwargs)
 
     def slow_apply_page(**kwargs):
         started = time.monotonic()
@@ -203,9 +213,14 @@ def test_no_more_than_jobs_keys_call_aws_at_once_while_the_next_reads_during_wri
 
     monkeypatch.setattr(sync_service, "alarms_apply_page", slow_apply_page)
     monkeypatch.setattr(refresh_service, "links_refresh", slow_links)
+    monkeypatch.setattr(sync_service, "sync_run_claim", timed_claim)
     call_command("sync_aws", jobs=jobs, stdout=io.StringIO())
 
     assert in_flight.most_keys_at_once() == jobs
+    # Claiming waits for no turn: one key more than ``jobs`` claimed its run before any key with a turn was done
+    # calling AWS.
+    first_hand_on = min(in_flight.last_call_end(key) for key, _ in claims[:jobs])
+    assert claims[jobs][1] < first_hand_on
     # Some key called AWS while another wrote the alarms it had read, and while another linked.
     assert any(in_flight.others_during(*window) for window in writes)
     assert any(in_flight.others_during(*window) for window in links)

@@ -1,8 +1,9 @@
 """Alarm sync against the local AWS over HTTP: two member accounts reached through AssumeRole, two
 regions, tags from the Resource Groups Tagging API."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -157,3 +158,42 @@ def test_muted_alarm_keeps_the_time_its_actions_were_first_seen_disabled(estate)
     cloudwatch.enable_alarm_actions(AlarmNames=["cart-addItem-Errors"])
     sync_everything()
     assert Alarm.objects.get(arn=arn).actions_disabled_since is None
+
+
+def test_timestamps_arrive_in_utc_as_the_same_instants_boto3_gives(estate):
+    """The portal's clients parse AWS timestamps to UTC (cheaper to compare and store than the local zone
+    botocore gives by default); the instant is the one AWS sent."""
+    access = member(ACCOUNTS[0])
+    ours = aws.client("cloudwatch", access=access, region=REGIONS[0]).describe_alarms()["MetricAlarms"][0]
+    credentials = aws.session_for(access).get_credentials()
+    default = boto3.client(  # botocore's default timestamp parser
+        "cloudwatch",
+        region_name=REGIONS[0],
+        aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key,
+        aws_session_token=credentials.token,
+    )
+    theirs = default.describe_alarms(AlarmNames=[ours["AlarmName"]])["MetricAlarms"][0]
+
+    assert ours["StateUpdatedTimestamp"].tzinfo is UTC
+    assert theirs["StateUpdatedTimestamp"].tzinfo is not UTC
+    assert ours["StateUpdatedTimestamp"] == theirs["StateUpdatedTimestamp"]
+    # The digest a sync compares is the same either way: a catalog synced before UTC parsing is not rewritten.
+    digest = {aws.ListedAlarm.of(raw, {}, composite=False).digest for raw in (ours, theirs)}
+    assert len(digest) == 1
+
+
+@pytest.mark.parametrize(
+    ("answered", "instant"),
+    [
+        (1765015200, datetime(2025, 12, 6, 10, 0, tzinfo=UTC)),  # JSON protocols: seconds since the epoch
+        (1765015200.5, datetime(2025, 12, 6, 10, 0, 0, 500000, tzinfo=UTC)),
+        ("2025-12-06T12:00:00+02:00", datetime(2025, 12, 6, 10, 0, tzinfo=UTC)),  # query protocols: ISO 8601
+        ("Sat, 06 Dec 2025 10:00:00 GMT", datetime(2025, 12, 6, 10, 0, tzinfo=UTC)),  # REST headers: RFC 822
+    ],
+)
+def test_every_timestamp_form_aws_answers_with_parses_to_utc(answered, instant):
+    parsed = aws.utc_timestamp(answered)
+
+    assert parsed == instant
+    assert parsed.utcoffset() == timedelta(0)

@@ -1,10 +1,9 @@
-import gc
-
 from django.core.management.base import BaseCommand, CommandError
 
 from alarms.services.refresh import catalog_refresh_all
 from alarms.services.sync import sync_targets
 from alarms.signals import catalog_synced
+from portal.process import tune_for_refresh
 
 
 class Command(BaseCommand):
@@ -19,9 +18,7 @@ class Command(BaseCommand):
         targets = sync_targets(account_id=account, region=region)
         if not targets:
             raise CommandError("Nothing to sync: no enabled account matches (see aws_account_add).")
-        # The process's heap so far (Django, the AWS service models) lives as long as the process: out of the
-        # collector's reach, its full passes, which a refresh's thousands of new alarms trigger, walk only those.
-        gc.freeze()
+        tune_for_refresh()
         header = f"{'account':<14}{'region':<16}{'kind':<11}{'status':<11}{'created':>8}{'updated':>8}"
         header += f"{'same':>8}{'deleted':>8}{'calls':>7}{'ms':>8}"
         self.stdout.write(header)
