@@ -112,8 +112,12 @@ def without_commit_wait() -> None:
 
 
 def update_in_batches(model: type[models.Model], ids: Sequence[int], **values) -> int:
-    """UPDATE rows by primary key, as many ids per statement as the backend binds (SQLite: 999)."""
-    limit = connections[router.db_for_write(model)].features.max_query_params
+    """UPDATE rows by primary key to the same values: on PostgreSQL in one statement (the ids as one array),
+    elsewhere as many ids per statement as the backend binds (SQLite: 999)."""
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor == "postgresql":
+        return update_by_pk(model, dict.fromkeys(ids, values))
+    limit = connection.features.max_query_params
     batch = limit - len(values) - 10 if limit else 5000
     return sum(model.objects.filter(pk__in=ids[i : i + batch]).update(**values) for i in range(0, len(ids), batch))
 

@@ -25,6 +25,7 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from alarms.choices import SignalKind, Tier
@@ -432,18 +433,25 @@ def render(template: str, values: dict[str, str]) -> str:
 
 
 def _values(watched: _Watched, entry: LibraryEntry, *, resource, band, threshold, comparison, window) -> dict:
-    statistic = statistic_words(watched.statistic)
+    wording = _wording(entry, watched.statistic, watched.period, band, threshold, comparison, window)
+    return wording | {"resource": resource, "metric": watched.metric_name, "namespace": watched.namespace}
+
+
+@lru_cache(maxsize=4096)
+def _wording(entry: LibraryEntry, statistic, period, band, threshold, comparison, window) -> dict:
+    """The values that depend on the definition alone, which thousands of alarms of an estate share: worked
+    out once per definition (the caller copies them, never changes them)."""
+    statistic = statistic_words(statistic)
     values = {
         "condition": condition_words(comparison, threshold, band=band),
         "quantity": _quantity(entry, comparison, threshold, band=band, statistic=statistic),
         "threshold": number(threshold) if threshold is not None else "its threshold",
         "statistic": statistic,
-        "per": per_words(watched.period),
-        "period": duration_words(watched.period) or "one period",
-        "window": window_words(watched.period, *window),
+        "per": per_words(period),
+        "period": duration_words(period) or "one period",
+        "window": window_words(period, *window),
     }
-    values |= {key.capitalize(): _capitalised(value) for key, value in values.items()}
-    return values | {"resource": resource, "metric": watched.metric_name, "namespace": watched.namespace}
+    return values | {key.capitalize(): _capitalised(value) for key, value in values.items()}
 
 
 def _capitalised(text: str) -> str:
