@@ -47,8 +47,11 @@ def start_local_aws_process() -> LocalAws:
     in-process moto would make every request compete with the portal for one interpreter lock and charge
     the portal for AWS's time."""
     port = free_port()
-    server = os.path.join(os.path.dirname(sys.executable), "moto_server")
-    process = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "portal.localaws", "-H", "127.0.0.1", "-p", str(port)],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):

@@ -56,10 +56,44 @@ class LocalAws:
         self.server.stop()
 
 
+# DescribeAlarms' MaxRecords: AWS's default and ceiling.
+ALARMS_PER_PAGE, MAX_ALARMS_PER_PAGE = 50, 100
+
+
+def page_alarms_as_aws_does() -> None:
+    """moto answers DescribeAlarms with every alarm at once, whatever MaxRecords says; AWS answers at most
+    100 a page with a NextToken. Patched into this process's moto, so that the sync's paging (and its
+    writes between pages) run against the local AWS as they do against AWS. Idempotent."""
+    from moto.cloudwatch.responses import CloudWatchResponse
+    from moto.core.responses import ActionResult
+
+    describe = CloudWatchResponse.describe_alarms
+    if getattr(describe, "pages_as_aws", False):
+        return
+
+    def paged(self) -> ActionResult:
+        answer = describe(self).result
+        alarms = [*answer["MetricAlarms"], *answer["CompositeAlarms"]]
+        size = min(int(self._get_param("MaxRecords") or ALARMS_PER_PAGE), MAX_ALARMS_PER_PAGE)
+        start = int(self._get_param("NextToken") or 0)
+        page = alarms[start : start + size]
+        result = {
+            "MetricAlarms": [a for a in page if a.rule is None],
+            "CompositeAlarms": [a for a in page if a.rule is not None],
+        }
+        if start + size < len(alarms):
+            result["NextToken"] = str(start + size)
+        return ActionResult(result)
+
+    paged.pages_as_aws = True
+    CloudWatchResponse.describe_alarms = paged
+
+
 def start_local_aws(port: int | None = None) -> LocalAws:
     """Start moto's threaded server on 127.0.0.1 (a free port unless given) and return it."""
     from moto.server import ThreadedMotoServer
 
+    page_alarms_as_aws_does()
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -79,3 +113,15 @@ def local_aws_environ(local: LocalAws):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m portal.localaws -p PORT``: the local AWS in a process of its own (moto_server's options)."""
+    from moto.server import main as moto_server
+
+    page_alarms_as_aws_does()
+    moto_server(argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -197,3 +197,19 @@ def test_every_timestamp_form_aws_answers_with_parses_to_utc(answered, instant):
 
     assert parsed == instant
     assert parsed.utcoffset() == timedelta(0)
+
+
+def test_the_sync_follows_describe_alarms_pages_through_the_local_aws(local_aws):
+    """The local AWS pages DescribeAlarms as AWS does (at most 100): 150 alarms arrive in two pages."""
+    for i in range(150):
+        put_alarm(ACCOUNTS[0], REGIONS[0], f"orders-fn{i}-Errors")
+    register_accounts()
+    cloudwatch = aws.client("cloudwatch", access=member(ACCOUNTS[0]), region=REGIONS[0])
+    first = cloudwatch.describe_alarms(MaxRecords=100)
+    assert (len(first["MetricAlarms"]), first["NextToken"]) == (100, "100")
+
+    account = sync_targets(account_id=ACCOUNTS[0], region=REGIONS[0])[0][0]
+    run = sync_alarms(account=account, region=REGIONS[0])
+
+    assert (run.status, run.created) == (SyncStatus.SUCCEEDED, 150)
+    assert Alarm.objects.filter(account=account, region=REGIONS[0]).count() == 150
