@@ -89,7 +89,8 @@ def _copy_rows(connection, model, fields: list, rows: list[list], on_conflict: s
                 f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "  # noqa: S608
                 f"SELECT {columns} FROM {table} WITH NO DATA"
             )
-        with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+        # The driver's own cursor: its errors wrapped as Django's (IntegrityError…), as the ORM's are.
+        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
             for row in rows:  # the caller's own lists: converted in place
                 for i in as_json:
                     if row[i] is not None:

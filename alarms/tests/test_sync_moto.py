@@ -213,3 +213,18 @@ def test_the_sync_follows_describe_alarms_pages_through_the_local_aws(local_aws)
 
     assert (run.status, run.created) == (SyncStatus.SUCCEEDED, 150)
     assert Alarm.objects.filter(account=account, region=REGIONS[0]).count() == 150
+
+
+def test_an_alarm_that_arrived_in_the_catalog_during_the_sync_is_updated_not_duplicated(estate, monkeypatch):
+    """New alarms go in by a plain insert; one the catalog gained since the sync read it is upserted instead."""
+    sync_everything()
+    put_alarm(ACCOUNTS[0], REGIONS[0], "search-query-Errors", threshold=5.0)
+    monkeypatch.setattr("alarms.services.sync._existing_alarms", lambda account, region: {})
+
+    account = sync_targets(account_id=ACCOUNTS[0], region=REGIONS[0])[0][0]
+    run = sync_alarms(account=account, region=REGIONS[0])
+
+    assert (run.status, run.created) == (SyncStatus.SUCCEEDED, 3), run.error
+    alarms = Alarm.objects.filter(account=account, region=REGIONS[0])
+    assert alarms.count() == 3
+    assert alarms.get(name="search-query-Errors").threshold == 5.0

@@ -2,8 +2,9 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
 
-from portal.db import update_by_pk
+from portal.db import insert_rows, update_by_pk
 
 pytestmark = pytest.mark.django_db
 
@@ -26,3 +27,14 @@ def test_each_row_gets_its_own_values_and_rows_not_named_keep_theirs():
     assert rows == {"ada": "Ada", "bob": "Bob", "eve": "-"}
     assert list(User.objects.filter(is_staff=True).values_list("username", flat=True)) == ["ada"]
     assert update_by_pk(User, {}) == 0
+
+
+def test_a_duplicate_in_a_bulk_insert_raises_the_frameworks_integrity_error_and_inserts_nothing():
+    User = get_user_model()
+    User.objects.create(username="ada")
+    rows = [{"username": "bob", "password": "!"}, {"username": "ada", "password": "!"}]
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(User, rows)
+
+    assert list(User.objects.values_list("username", flat=True)) == ["ada"]
