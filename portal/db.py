@@ -91,7 +91,7 @@ def _copy_rows(connection, model, fields: list, rows: list[list], on_conflict: s
             )
         # The driver's own cursor: its errors wrapped as Django's (IntegrityError…), as the ORM's are.
         with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
-            for row in rows:  # the caller's own lists: converted in place
+            for row in rows:  # lists made for this call (_as_lists): converted in place
                 for i in as_json:
                     if row[i] is not None:
                         row[i] = _json_text(row[i])

@@ -1,8 +1,9 @@
 """Alarm sync: one (account, region) at a time, incremental and idempotent.
 
 Per page of DescribeAlarms the alarms are compared with the catalog by digest; only new or changed
-alarms are mapped to records and written, in one upsert statement per page. Alarms missing from AWS get
-``deleted_at`` (their history stays) and come back if they reappear. The SyncRun row is both the report and the lock.
+alarms are mapped to records and written, the new ones in one insert, the changed ones in one upsert.
+Alarms missing from AWS get ``deleted_at`` (their history stays) and come back if they reappear. The
+SyncRun row is both the report and the lock.
 
 A sync cannot harm the catalog by listing the wrong place: the credentials must act in the account
 synced (STS GetCallerIdentity) and every alarm ARN must name the key's account and region, else the run
@@ -115,9 +116,11 @@ def alarms_apply_page(
 
 
 def _insert_new(rows: list[dict]) -> None:
-    """Alarms the catalog did not have when the sync started go in by a plain insert, which costs PostgreSQL a
-    third of an upsert's staging table; one that arrived since (no other sync of the key runs, but a row can
-    come back from elsewhere) makes it an upsert instead."""
+    """Alarms the catalog did not have when the sync started go in by a plain insert, sparing PostgreSQL the
+    upsert's staging table (a temporary table of the alarm's 64 columns per page); one that arrived since (no
+    other sync of the key runs, but a row can come back from elsewhere) makes it an upsert instead."""
+    if not rows:
+        return
     try:
         with transaction.atomic():
             insert_rows(Alarm, rows)
