@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +13,8 @@ from alarms import aws
 from alarms.choices import SyncKind, SyncStatus
 from alarms.models import AwsAccount, Resource, SyncRun
 from alarms.services.runs import (
+    ON_ITS_OWN,
+    AwsTurn,
     account_access,
     sync_run_claim,
     sync_run_fail,
@@ -71,30 +72,22 @@ def resources_apply(*, run: SyncRun, records: list[aws.ResourceRecord]) -> None:
 
 
 def sync_resources(
-    *,
-    account: AwsAccount,
-    region: str,
-    triggered_by: str = "manual",
-    aws_start: Callable[[], None] | None = None,
-    aws_done: Callable[[], None] | None = None,
+    *, account: AwsAccount, region: str, triggered_by: str = "manual", turn: AwsTurn = ON_ITS_OWN
 ) -> SyncRun | None:
     """Inventory one (account, region). Errors fail the run, never the caller; credentials acting in another
-    account, or resources of another account or region, fail it before anything is written. ``aws_start``
-    and ``aws_done`` as for sync_alarms: before the first AWS call, and once everything is listed, before it
-    is written."""
+    account, or resources of another account or region, fail it before anything is written. The ``turn`` as
+    for sync_alarms: taken before the first AWS call, done once everything is listed, before it is written."""
     run = sync_run_claim(account=account, region=region, triggered_by=triggered_by, kind=SyncKind.RESOURCES)
     if run is None:
         return None
-    if aws_start:
-        aws_start()
+    turn.take()
     started = time.monotonic()
     counter = aws.CallCounter()
     try:
         access = account_access(account)
         aws.verify_account(access, region)
         records = aws.inventory(access, region, counter)
-        if aws_done:
-            aws_done()
+        turn.done()
         # ARNs that carry an account and region must carry the key's (S3 and API Gateway ARNs have none).
         aws.verify_arns((r.arn for r in records), account_id=account.account_id, region=region, what="resource")
         with transaction.atomic():

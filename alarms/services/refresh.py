@@ -33,6 +33,7 @@ from alarms.services.inventory import sync_resources
 from alarms.services.links import LinkSummary, links_refresh
 from alarms.services.mapping import rules_apply
 from alarms.services.replacement import replacements_link
+from alarms.services.runs import AwsTurn
 from alarms.services.suggested_purpose import suggestions_refresh
 from alarms.services.sync import sync_alarms
 
@@ -114,7 +115,7 @@ def _own_connections(service, **kwargs):
         connections.close_all()  # this thread's own connections
 
 
-class _AwsTurn:
+class _AwsTurn(AwsTurn):
     """A key's turn to call AWS, one of the ``jobs`` turns of catalog_refresh_all: taken when the first of
     the key's syncs is about to call AWS (claiming their runs is database work, done while another key holds
     the turn), handed on as soon as both syncs have made their last AWS call, so that the next key's calls
@@ -140,7 +141,7 @@ class _AwsTurn:
                 with self._lock:
                     self._taken = self._held = True
 
-    def reader_done(self) -> None:
+    def done(self) -> None:
         with self._lock:
             self._readers -= 1
             if self._readers <= 0:
@@ -162,13 +163,7 @@ def _syncs(
     """The inventory and the alarm sync of a key, at the same time: each is mostly waiting for AWS, and
     neither reads what the other writes. The inventory runs in a thread on a connection of its own, so not
     inside a caller's open transaction, whose rows another connection cannot see."""
-    key = {
-        "account": account,
-        "region": region,
-        "triggered_by": triggered_by,
-        "aws_start": turn.take,
-        "aws_done": turn.reader_done,
-    }
+    key = {"account": account, "region": region, "triggered_by": triggered_by, "turn": turn}
     if connections["default"].in_atomic_block:
         resources = sync_resources(**key)
         return resources, sync_alarms(**key)

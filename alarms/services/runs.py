@@ -18,6 +18,21 @@ from portal.db import without_commit_wait
 
 logger = logging.getLogger(__name__)
 
+
+class AwsTurn:
+    """What a sync tells whoever paces the keys' AWS calls (catalog_refresh_all): ``take`` before its first
+    AWS call, which may wait for another key; ``done`` once its last AWS answer has arrived, before it writes.
+    This one paces nothing: a sync on its own."""
+
+    def take(self) -> None:
+        pass
+
+    def done(self) -> None:
+        pass
+
+
+ON_ITS_OWN = AwsTurn()
+
 FINISH_FIELDS = [
     "status",
     "error",

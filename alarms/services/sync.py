@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +26,8 @@ from alarms import aws
 from alarms.choices import SyncStatus
 from alarms.models import AWS_FIELDS, Alarm, AwsAccount, SyncRun
 from alarms.services.runs import (
+    ON_ITS_OWN,
+    AwsTurn,
     account_access,
     sync_run_claim,
     sync_run_fail,
@@ -135,25 +136,18 @@ def alarms_mark_deleted(*, run: SyncRun, existing: dict[str, ExistingAlarm], see
 
 
 def sync_alarms(
-    *,
-    account: AwsAccount,
-    region: str,
-    triggered_by: str = "manual",
-    aws_start: Callable[[], None] | None = None,
-    aws_done: Callable[[], None] | None = None,
+    *, account: AwsAccount, region: str, triggered_by: str = "manual", turn: AwsTurn = ON_ITS_OWN
 ) -> SyncRun | None:
     """Sync every alarm of one (account, region). Returns the finished run, or None if one was running.
 
     Errors end the run as failed with the error recorded; they never escape, so that one broken account
-    or region does not stop the others. ``aws_start`` is called once the run is claimed, before the first
-    AWS call (it may wait); ``aws_done`` once the last page of alarms has arrived, before it is written: the
-    run makes no AWS call after it.
+    or region does not stop the others. The ``turn`` is taken once the run is claimed, before the first AWS
+    call, and done once the last page of alarms has arrived, before it is written.
     """
     run = sync_run_claim(account=account, region=region, triggered_by=triggered_by)
     if run is None:
         return None
-    if aws_start:
-        aws_start()
+    turn.take()
     started = time.monotonic()
     counter = aws.CallCounter()
     try:
@@ -163,7 +157,7 @@ def sync_alarms(
         cloudwatch = aws.client("cloudwatch", access=access, region=region)
         existing = _existing_alarms(account, region)
         seen: set[str] = set()
-        for listed in aws.describe_alarm_pages(cloudwatch, counter, tags, on_last=aws_done):
+        for listed in aws.describe_alarm_pages(cloudwatch, counter, tags, on_last=turn.done):
             aws.verify_arns((a.arn for a in listed), account_id=account.account_id, region=region, what="alarm")
             alarms_apply_page(run=run, listed=listed, existing=existing, seen=seen)
         with transaction.atomic():

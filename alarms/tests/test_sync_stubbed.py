@@ -9,6 +9,7 @@ from botocore.stub import Stubber
 from alarms import aws
 from alarms.choices import AlarmType, SyncStatus
 from alarms.models import Alarm, AwsAccount
+from alarms.services.runs import AwsTurn
 from alarms.services.sync import sync_alarms
 
 pytestmark = pytest.mark.django_db
@@ -161,11 +162,12 @@ def test_the_sync_says_when_it_has_made_its_last_aws_call_before_writing_the_las
     describe_in_pages(cloudwatch, [f"orders-api-5xx-{i}" for i in range(250)])
     seen = []
 
-    def aws_done():
-        cloudwatch.assert_no_pending_responses()  # the last page has arrived
-        seen.append(Alarm.objects.filter(account=account).count())
+    class Turn(AwsTurn):
+        def done(self):
+            cloudwatch.assert_no_pending_responses()  # the last page has arrived
+            seen.append(Alarm.objects.filter(account=account).count())
 
-    run = sync_alarms(account=account, region=REGION, aws_done=aws_done)
+    run = sync_alarms(account=account, region=REGION, turn=Turn())
 
     assert run.status == SyncStatus.SUCCEEDED, run.error
     assert seen == [200]  # two pages written, the third not yet
